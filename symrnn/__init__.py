@@ -1,0 +1,16 @@
+"""symrnn: a Theano-style symbolic tensor framework centred on scan.
+
+    import symrnn as theano
+    import symrnn.tensor as T
+"""
+from symrnn.config import config  # noqa: F401
+from symrnn import tensor  # noqa: F401
+from symrnn.compile.function import function  # noqa: F401
+from symrnn.gradient import grad  # noqa: F401
+from symrnn.printing import debugprint, dprint, pp, pprint  # noqa: F401
+from symrnn import printing  # noqa: F401
+from symrnn.shared import SharedVariable, shared  # noqa: F401
+from symrnn.graph import Variable, Constant, Apply, Op, clone_replace  # noqa: F401
+
+clone = clone_replace
+__version__ = "0.1.0"

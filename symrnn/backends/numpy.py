@@ -1,0 +1,88 @@
+"""The reference backend: runs each node's ``perform`` in topological order.
+
+It defines what every op means; every other backend must give its answers.
+Backends register per-Op translations; here ``perform`` is a singledispatch
+function whose default calls ``op.perform``, so an op needing special handling
+in this backend (Scan runs its inner graph) can register without editing ops.
+"""
+from functools import singledispatch
+
+import numpy as np
+
+from symrnn.compile.function import fresh_array as fresh  # noqa: F401
+from symrnn.graph import Constant
+
+
+@singledispatch
+def perform(op, node, inputs):
+    """Run one node; the default is the op's own NumPy ``perform``."""
+    return op.perform(node, inputs)
+
+
+def describe_inputs(node, values):
+    return ", ".join(f"{tuple(np.shape(v))} {getattr(v, 'dtype', type(v).__name__)}"
+                     for v in values)
+
+
+def run_node(node, values):
+    """``perform`` with errors turned into ones that name the node and the user's line."""
+    try:
+        outs = perform(node.op, node, values)
+    except (ValueError, IndexError, TypeError, ZeroDivisionError, FloatingPointError,
+            OverflowError) as e:
+        if getattr(e, "symrnn_reported", False):
+            raise
+        err = type(e)(f"{node.op}: {e} (inputs: {describe_inputs(node, values)})"
+                      + (f"\n  The node was built at {node.trace}" if node.trace else ""))
+        err.symrnn_reported = True
+        raise err from e
+    if len(outs) != len(node.outputs):
+        raise RuntimeError(f"{node.op}.perform returned {len(outs)} outputs, "
+                           f"expected {len(node.outputs)}")
+    return outs
+
+
+def compile_graph(fgraph):
+    """A thunk running ``fgraph`` node by node with NumPy."""
+    order = fgraph.toposort()
+    inputs = list(fgraph.inputs)
+    outputs = list(fgraph.outputs)
+    constants = [(id(c), c.data) for c in fgraph.constants()]
+    # free each intermediate value after its last reader
+    last_use = {}
+    for k, node in enumerate(order):
+        for v in node.inputs:
+            last_use[id(v)] = k
+    keep = set(map(id, outputs)) | set(map(id, inputs)) | {c for c, _ in constants}
+    frees = [[] for _ in order]
+    for vid, k in last_use.items():
+        if vid not in keep:
+            frees[k].append(vid)
+
+    def thunk(values):
+        storage = dict(constants)
+        storage.update(zip(map(id, inputs), values))
+        for k, node in enumerate(order):
+            outs = run_node(node, [storage[id(v)] for v in node.inputs])
+            for var, val in zip(node.outputs, outs):
+                storage[id(var)] = val
+            for vid in frees[k]:
+                storage.pop(vid, None)
+        return [storage[id(o)] for o in outputs]
+
+    thunk.order = order
+    return thunk
+
+
+def to_host(value):
+    return value
+
+
+def evaluate(outputs, givens=None):
+    """Evaluate variables with no free inputs (used by constant folding and ``eval``)."""
+    from symrnn.compile.fgraph import FunctionGraph
+    fg = FunctionGraph([], list(outputs))
+    return compile_graph(fg)([])
+
+
+__all__ = ["compile_graph", "perform", "evaluate", "fresh", "to_host", "Constant"]

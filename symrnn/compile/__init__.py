@@ -1,0 +1,2 @@
+"""Compilation: function(), the compiled Function, the function graph."""
+from symrnn.compile.function import Function, MissingInputError, function  # noqa: F401

@@ -1,0 +1,239 @@
+"""function(): compile a graph, its givens and shared-variable updates into a callable."""
+import importlib
+import types
+import warnings
+
+import numpy as np
+
+from symrnn.compile.fgraph import FunctionGraph
+from symrnn.config import config
+from symrnn.graph import Constant, Variable, clone_replace, graph_inputs
+from symrnn.shared import SharedVariable
+
+BACKENDS = {"NUMPY": "symrnn.backends.numpy", "NUMBA": "symrnn.backends.numba",
+            "CUPY": "symrnn.backends.cupy"}
+_ALIASES = {"FAST_RUN": "NUMBA", "FAST_COMPILE": "NUMPY", "DEBUGMODE": "NUMPY"}
+
+
+_MISSING = object()
+
+
+class MissingInputError(ValueError):
+    """The outputs depend on a variable that is neither an input, a shared variable nor given."""
+
+
+class UnusedInputError(ValueError):
+    """An explicit input is not needed to compute any output or update."""
+
+
+def _pairs(x, what):
+    if x is None:
+        return []
+    items = list(x.items()) if isinstance(x, dict) else list(x)
+    for item in items:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise TypeError(f"function: {what} must be a dict or a list of (variable, "
+                            f"expression) pairs, got {item!r}")
+    return [tuple(i) for i in items]
+
+
+def _fit_type(target, value, what, allow_downcast=None):
+    """``value`` as a Variable of exactly ``target``'s type, or TypeError."""
+    from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
+    if not isinstance(value, Variable):
+        data = target.type.filter(value, allow_downcast=allow_downcast,
+                                  what=f"{what} for {target}")
+        return constant(data)
+    value = as_tensor_variable(value)
+    if value.type == target.type:
+        return value
+    if value.type.dtype != target.type.dtype or value.type.ndim != target.type.ndim:
+        hint = (f"use T.cast(expr, '{target.type.dtype}')"
+                if value.type.ndim == target.type.ndim else "reshape or dimshuffle it")
+        trace = value.owner.trace if value.owner is not None else ""
+        raise TypeError(f"function: {what} for {target} must have type {target.type}, got "
+                        f"{value.type} ({value}); {hint}."
+                        + (f"\n  The expression was built at {trace}" if trace else ""))
+    return patternbroadcast(value, target.type.broadcastable)
+
+
+def resolve_mode(mode):
+    """The backend name for ``mode`` (None means config.mode)."""
+    mode = mode or config.mode
+    if not isinstance(mode, str):
+        mode = getattr(mode, "name", str(mode))
+    mode = _ALIASES.get(mode.upper(), mode.upper())
+    if mode not in BACKENDS:
+        raise ValueError(f"function: unknown mode {mode!r}; choose one of {sorted(BACKENDS)}")
+    return mode
+
+
+def get_backend(mode):
+    """The backend module for ``mode``; NUMBA falls back to NUMPY when numba is missing."""
+    mode = resolve_mode(mode)
+    try:
+        return importlib.import_module(BACKENDS[mode])
+    except ImportError as e:
+        if mode == "NUMBA":
+            warnings.warn(f"symrnn: numba backend unavailable ({e}); using the NumPy backend")
+            return importlib.import_module(BACKENDS["NUMPY"])
+        raise
+
+
+def function(inputs, outputs=None, mode=None, updates=None, givens=None,
+             no_default_updates=False, name=None, allow_input_downcast=None,
+             on_unused_input="raise", rebuild_strict=True, profile=None, accept_inplace=False):
+    """Compile ``outputs`` as a function of ``inputs``, as Theano's theano.function.
+
+    ``updates`` (dict or pairs: shared variable -> new value expression) are
+    applied after every output is computed, all together; a call that raises
+    changes no shared variable. ``givens`` (dict or pairs) replace variables of
+    the graph by other expressions or values before compiling.
+    """
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"function: inputs must be a list of variables, got {type(inputs)}")
+    inputs = list(inputs)
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Variable):
+            raise TypeError(f"function: input {i} is {type(v).__name__}, not a symbolic variable")
+        if isinstance(v, SharedVariable):
+            raise TypeError(f"function: input {i} ({v}) is a shared variable; shared variables "
+                            "are implicit inputs (use givens to replace one)")
+        if isinstance(v, Constant):
+            raise TypeError(f"function: input {i} ({v}) is a constant, not an input")
+    if len(set(map(id, inputs))) != len(inputs):
+        raise ValueError("function: the same variable is given twice as an input")
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError("function: on_unused_input must be 'raise', 'warn' or 'ignore'")
+
+    from symrnn.tensor.basic import as_tensor_variable
+    single = outputs is not None and not isinstance(outputs, (list, tuple))
+    out_list = [] if outputs is None else ([outputs] if single else list(outputs))
+    out_list = [as_tensor_variable(o) for o in out_list]
+
+    update_pairs = []
+    for target, value in _pairs(updates, "updates"):
+        if not isinstance(target, SharedVariable):
+            raise TypeError(f"function: an update target must be a shared variable, got "
+                            f"{target!r}")
+        if any(t is target for t, _ in update_pairs):
+            raise ValueError(f"function: {target} is updated twice")
+        update_pairs.append((target, _fit_type(target, value, "the update")))
+    given_pairs = [(k, _fit_type(k, v, "the given", allow_input_downcast))
+                   for k, v in _pairs(givens, "givens")]
+    for k, _ in given_pairs:
+        if not isinstance(k, Variable):
+            raise TypeError(f"function: a givens key must be a symbolic variable, got {k!r}")
+
+    # a private copy of the graph: rewrites may edit it, the user's graph stays as it is
+    exprs = out_list + [v for _, v in update_pairs]
+    exprs = clone_replace(exprs, dict(given_pairs), copy_inputs=True, rebuild=False)
+    if not no_default_updates:
+        exprs, update_pairs = _add_default_updates(exprs, update_pairs, len(out_list))
+    roots = graph_inputs(exprs, blockers=inputs)
+    root_ids = set(map(id, roots))
+    input_ids = set(map(id, inputs))
+    for v in roots:
+        if id(v) in input_ids or isinstance(v, (Constant, SharedVariable)):
+            continue
+        raise MissingInputError(
+            f"function: the outputs depend on {v} ({v.type}), which is not among the inputs "
+            f"{inputs} and is not a shared variable; add it to the inputs or to givens.")
+    for i, v in enumerate(inputs):
+        if id(v) not in root_ids and on_unused_input != "ignore":
+            msg = (f"function: input {i} ({v}) is not used to compute the outputs; pass "
+                   "on_unused_input='warn' or 'ignore' to allow it")
+            if on_unused_input == "raise":
+                raise UnusedInputError(msg)
+            warnings.warn(msg)
+    shared_in = [v for v in roots if isinstance(v, SharedVariable)]
+    fgraph = FunctionGraph(inputs + shared_in, exprs)
+    mode_name = resolve_mode(mode)
+    from symrnn.rewrite import rewrite_graph
+    rewrite_graph(fgraph, mode_name)
+    backend = get_backend(mode_name)
+    thunk = backend.compile_graph(fgraph)
+    return Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
+                    thunk, fgraph, allow_input_downcast, name, mode_name, backend)
+
+
+def _add_default_updates(exprs, update_pairs, n_out):
+    """Append the ``default_update`` of shared variables used in the graph (random streams)."""
+    seen = {id(t) for t, _ in update_pairs}
+    extra = []
+    for v in graph_inputs(exprs):
+        if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in seen:
+            extra.append((v, v.default_update))
+            seen.add(id(v))
+    if not extra:
+        return exprs, update_pairs
+    return exprs + [u for _, u in extra], update_pairs + extra
+
+
+class Function:
+    """A compiled function: checks and converts inputs, runs, then applies all updates."""
+
+    def __init__(self, inputs, shared_inputs, update_targets, n_outputs, single, thunk, fgraph,
+                 allow_input_downcast, name, mode, backend):
+        self.inputs = inputs
+        self.shared_inputs = shared_inputs
+        self.update_targets = update_targets
+        self.n_outputs, self.single = n_outputs, single
+        self.thunk, self.allow_input_downcast = thunk, allow_input_downcast
+        self.name, self.mode, self.backend = name or "function", mode, backend
+        self.maker = types.SimpleNamespace(fgraph=fgraph, mode=mode, inputs=inputs)
+        self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
+        self.output_storage = None
+
+    def _convert_inputs(self, args, kwargs):
+        n = len(self.inputs)
+        if len(args) > n:
+            raise TypeError(f"{self.name}: expected {n} inputs "
+                            f"({', '.join(map(str, self.inputs))}), got {len(args)}")
+        args = list(args) + [_MISSING] * (n - len(args))
+        for key, value in kwargs.items():
+            if key not in self._by_name:
+                raise TypeError(f"{self.name}: unknown input name {key!r}; inputs are "
+                                f"{[str(v) for v in self.inputs]}")
+            if args[self._by_name[key]] is not _MISSING:
+                raise TypeError(f"{self.name}: input {key!r} given twice")
+            args[self._by_name[key]] = value
+        missing = [str(v) for v, a in zip(self.inputs, args) if a is _MISSING]
+        if missing:
+            raise TypeError(f"{self.name}: expected {n} inputs "
+                            f"({', '.join(map(str, self.inputs))}), missing {missing}")
+        values = []
+        for i, (v, a) in enumerate(zip(self.inputs, args)):
+            what = f"{self.name}: input {i} ({v})"
+            values.append(v.type.filter(a, allow_downcast=self.allow_input_downcast, what=what))
+        return values
+
+    def __call__(self, *args, **kwargs):
+        values = self._convert_inputs(args, kwargs)
+        values += [s.container["value"] for s in self.shared_inputs]
+        results = self.thunk(values)
+        outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
+        given = {id(v) for v in values}
+        # all outputs are ready: now apply every update at once
+        for target, value in zip(self.update_targets, new_values):
+            target.container["value"] = self.backend.fresh(value, given)
+        outs = [self.backend.to_host(self.backend.fresh(o, given)) for o in outs]
+        if self.single:
+            return outs[0]
+        return outs
+
+    def source(self):
+        """The generated source of the compiled function (backends that generate code)."""
+        if hasattr(self.thunk, "source"):
+            return self.thunk.source
+        raise AttributeError(f"the {self.mode} backend generates no source")
+
+    def __repr__(self):
+        return f"<symrnn.Function {self.name} ({self.mode}): {len(self.inputs)} inputs>"
+
+
+def fresh_array(value, given_ids):
+    """``value``, copied when it is one of the arrays the call was given (so no aliasing)."""
+    if id(value) in given_ids or (isinstance(value, np.ndarray) and value.base is not None):
+        return np.array(value)
+    return value

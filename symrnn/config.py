@@ -1,0 +1,70 @@
+"""Configuration: floatX, the default mode, the compile cache directory.
+
+Values come from defaults, then from the environment variable ``SYMRNN_FLAGS``
+(``SYMRNN_FLAGS="floatX=float32,mode=NUMPY"``, like Theano's ``THEANO_FLAGS``),
+and may be changed at run time (``symrnn.config.floatX = 'float32'``).
+Run ``python -m symrnn.config`` to print the values in force.
+"""
+import os
+
+_CHOICES = {
+    "floatX": ("float64", "float32"),
+    "mode": ("NUMBA", "NUMPY", "CUPY", "FAST_RUN", "FAST_COMPILE", "DebugMode"),
+    "device": ("cpu", "cuda"),
+}
+
+
+def _default_mode():
+    try:
+        import numba  # noqa: F401
+        return "NUMBA"
+    except ImportError:
+        return "NUMPY"
+
+
+class Config:
+    """Holds symrnn's settings; attribute writes are checked against the allowed values."""
+
+    def __init__(self):
+        object.__setattr__(self, "_values", {})
+        self._values.update(
+            floatX="float64",
+            mode=None,  # resolved lazily: NUMBA when numba imports, else NUMPY
+            device="cpu",
+            compiledir=os.path.join(os.path.expanduser("~"), ".cache", "symrnn"),
+            rewrites="",  # comma-separated rewrite names to switch off, e.g. "fusion,merge"
+            compute_test_value="off",
+        )
+        flags = os.environ.get("SYMRNN_FLAGS", "")
+        for item in filter(None, (s.strip() for s in flags.split(","))):
+            if "=" not in item:
+                raise ValueError(f"SYMRNN_FLAGS: expected name=value, got {item!r}")
+            name, value = item.split("=", 1)
+            setattr(self, name.strip(), value.strip())
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise AttributeError(f"symrnn.config has no setting {name!r}")
+        if name == "mode" and values["mode"] is None:
+            values["mode"] = "CUPY" if values["device"] == "cuda" else _default_mode()
+        return values[name]
+
+    def __setattr__(self, name, value):
+        if name not in self._values:
+            raise AttributeError(
+                f"symrnn.config has no setting {name!r}; known: {sorted(self._values)}")
+        if name == "mode" and isinstance(value, str):
+            value = value.upper() if value.upper() in _CHOICES["mode"] else value
+        if name in _CHOICES and value not in _CHOICES[name]:
+            raise ValueError(f"symrnn.config.{name} must be one of {_CHOICES[name]}, got {value!r}")
+        self._values[name] = value
+
+    def __repr__(self):
+        return "\n".join(f"{k} = {getattr(self, k)!r}" for k in sorted(self._values))
+
+
+config = Config()
+
+if __name__ == "__main__":
+    print(config)

@@ -1,0 +1,30 @@
+"""Graph rewrites: small, named, switchable passes over a FunctionGraph.
+
+Each rewrite is registered with a name and tags; ``rewrite_graph`` runs the
+ones for a mode in registration order. Switch one off with
+``SYMRNN_FLAGS=rewrites=-name`` / ``config.rewrites = "-fusion,-merge"``
+(a comma-separated list of names to skip).
+"""
+REWRITES = []  # (name, function(fgraph), modes)
+
+
+def register(name, modes=("NUMPY", "NUMBA", "CUPY")):
+    """Decorator registering ``fn(fgraph)`` as the rewrite ``name`` for ``modes``."""
+    def deco(fn):
+        REWRITES.append((name, fn, tuple(modes)))
+        return fn
+    return deco
+
+
+def disabled():
+    from symrnn.config import config
+    return {n.strip().lstrip("-") for n in config.rewrites.split(",") if n.strip()}
+
+
+def rewrite_graph(fgraph, mode):
+    """Run every enabled rewrite for ``mode`` on ``fgraph`` (in place)."""
+    off = disabled()
+    for name, fn, modes in REWRITES:
+        if mode in modes and name not in off:
+            fn(fgraph)
+    return fgraph

@@ -1,0 +1,107 @@
+"""Test helpers: one way to compare every backend with the NumPy reference, and op checks."""
+import importlib
+
+import numpy as np
+
+import symrnn
+from symrnn.gradient import verify_grad
+from symrnn.types import TensorType
+
+
+def available_modes():
+    """The backends that can run here: NUMPY always, NUMBA and CUPY when importable/usable."""
+    modes = ["NUMPY"]
+    for mode, module in (("NUMBA", "symrnn.backends.numba"), ("CUPY", "symrnn.backends.cupy")):
+        try:
+            m = importlib.import_module(module)
+        except ImportError:
+            continue
+        if getattr(m, "available", lambda: True)():
+            modes.append(mode)
+    return modes
+
+
+MODES = available_modes()
+COMPILED_MODES = [m for m in MODES if m != "NUMPY"]
+
+
+def tolerance(dtype):
+    """(rtol, atol) for comparing results of ``dtype`` across backends."""
+    if str(dtype) in ("float32", "float16"):
+        return 1e-4, 1e-5
+    return 1e-7, 1e-10
+
+
+def assert_close(actual, expected, what=""):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    if actual.dtype.kind in "fc":
+        rtol, atol = tolerance(actual.dtype)
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+    else:
+        np.testing.assert_array_equal(actual, expected, err_msg=what)
+
+
+def symbolic_like(values):
+    """Symbolic inputs whose types fit the NumPy ``values``."""
+    return [TensorType(str(np.asarray(v).dtype), [False] * np.ndim(v))(f"in{i}")
+            for i, v in enumerate(values)]
+
+
+def compare_backends(inputs, outputs, values, modes=None, updates=None, **kw):
+    """Compile on every mode, check each against the NUMPY backend; return the NUMPY result."""
+    ref = symrnn.function(inputs, outputs, mode="NUMPY", updates=updates, **kw)(*values)
+    for mode in modes or COMPILED_MODES:
+        got = symrnn.function(inputs, outputs, mode=mode, updates=updates, **kw)(*values)
+        if isinstance(ref, list):
+            for k, (g, r) in enumerate(zip(got, ref)):
+                assert_close(g, r, f"{mode} output {k}")
+        else:
+            assert_close(got, ref, f"{mode}")
+    return ref
+
+
+def check_op(fn, values, expected=None, grad=True, modes=None, eps=None, tol=None):
+    """Check ``fn`` (symbolic tensors -> tensor) on ``values``.
+
+    The NumPy backend must give ``expected`` (a NumPy function of the values,
+    or an array); every compiled backend must agree with it; and when ``grad``,
+    the gradient must match finite differences (verify_grad, float64).
+    """
+    values = [np.asarray(v) for v in values]
+    inputs = symbolic_like(values)
+    out = fn(*inputs)
+    result = compare_backends(inputs, out, values, modes=modes, on_unused_input="ignore")
+    if expected is not None:
+        exp = expected(*values) if callable(expected) else expected
+        exp = np.asarray(exp)
+        if exp.dtype != np.asarray(result).dtype and exp.dtype.kind == np.asarray(result).dtype.kind:
+            exp = exp.astype(np.asarray(result).dtype)
+        assert_close(result, exp, "NUMPY vs expected")
+    if grad:
+        float_idx = [i for i, v in enumerate(values) if v.dtype.kind == "f"]
+
+        def partial(*floats):
+            args = list(inputs)
+            for i, f in zip(float_idx, floats):
+                args[i] = f
+            return fn(*args)
+        if float_idx and not any(v.dtype.kind != "f" for v in values):
+            verify_grad(fn, [values[i] for i in float_idx], eps=eps,
+                        abs_tol=tol, rel_tol=tol)
+        elif float_idx:
+            _verify_grad_with_fixed(fn, values, float_idx, eps, tol)
+    return result
+
+
+def _verify_grad_with_fixed(fn, values, float_idx, eps, tol):
+    """verify_grad over the float inputs, the others held at their values as constants."""
+    from symrnn.tensor.basic import constant
+
+    def wrapped(*floats):
+        args = [constant(v) for v in values]
+        for i, f in zip(float_idx, floats):
+            args[i] = f
+        return fn(*args)
+    verify_grad(wrapped, [values[i] for i in float_idx], eps=eps, abs_tol=tol, rel_tol=tol)
