@@ -3,7 +3,7 @@
 Values come from defaults, then from the environment variable ``SYMRNN_FLAGS``
 (``SYMRNN_FLAGS="floatX=float32,mode=NUMPY"``, like Theano's ``THEANO_FLAGS``),
 and may be changed at run time (``symrnn.config.floatX = 'float32'``).
-Run ``python -m symrnn.config`` to print the values in force.
+Run ``python -m symrnn.info`` to print the values in force.
 """
 import os
 
@@ -33,7 +33,6 @@ class Config:
             device="cpu",
             compiledir=os.path.join(os.path.expanduser("~"), ".cache", "symrnn"),
             rewrites="",  # comma-separated rewrite names to switch off, e.g. "fusion,merge"
-            compute_test_value="off",
         )
         flags = os.environ.get("SYMRNN_FLAGS", "")
         for item in filter(None, (s.strip() for s in flags.split(","))):
@@ -65,6 +64,3 @@ class Config:
 
 
 config = Config()
-
-if __name__ == "__main__":
-    print(config)
