@@ -2,6 +2,7 @@
 import sys
 
 from symrnn.graph import Constant, Variable
+from symrnn.ops.elemwise import DimShuffle
 
 
 def _ids():
@@ -26,23 +27,27 @@ def _line(v, ident, print_type):
         label = str(v.owner.op)
         if len(v.owner.outputs) > 1:
             label += f".{v.index}"
+    elif isinstance(v, Constant) or v.name:
+        label = repr(v)
     else:
-        label = repr(v) if isinstance(v, Constant) or v.name else f"<{type(v).__name__}>"
+        label, print_type = f"<{v.type}>", False
     name = f" '{v.name}'" if v.name and v.owner is not None else ""
     t = f" <{v.type}>" if print_type else ""
     return f"{label} [id {ident(v)}]{name}{t}"
 
 
-def _print_tree(v, ident, seen, prefix, out, print_type, depth):
-    out.append(prefix + _line(v, ident, print_type))
-    if v.owner is None or depth == 0:
+def _print_tree(v, ident, seen, prefix, prefix_child, out, print_type, depth):
+    """Theano's layout: each input on its own line under ' |', bars kept for later siblings."""
+    if depth == 0:
         return
-    if id(v.owner) in seen:
+    out.append(prefix + _line(v, ident, print_type))
+    if v.owner is None or id(v.owner) in seen:
         return
     seen.add(id(v.owner))
-    child = prefix.replace("|", " ") if prefix else ""
-    for inp in v.owner.inputs:
-        _print_tree(inp, ident, seen, child + " |", out, print_type, depth - 1)
+    inputs = v.owner.inputs
+    for k, inp in enumerate(inputs):
+        below = prefix_child + ("  " if k == len(inputs) - 1 else " |")
+        _print_tree(inp, ident, seen, prefix_child + " |", below, out, print_type, depth - 1)
 
 
 def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR"):
@@ -63,7 +68,7 @@ def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR"):
     for v in outputs:
         if not isinstance(v, Variable):
             raise TypeError(f"debugprint: expected variables or a function, got {type(v)}")
-        _print_tree(v, ident, seen, "", lines, print_type, depth)
+        _print_tree(v, ident, seen, "", "", lines, print_type, depth)
     # inner graphs (scan and friends): any op with an ``inner_outputs`` list
     from symrnn.graph import ancestors
     todo = [v.owner for v in ancestors(outputs) if v.owner is not None]
@@ -76,7 +81,7 @@ def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR"):
         inner.append(f"\nInner graphs of {node.op} [id {ident(node.outputs[0])}]:")
         sub = []
         for o in node.op.inner_outputs:
-            _print_tree(o, ident, set(), "", sub, print_type, depth)
+            _print_tree(o, ident, set(), "", "", sub, print_type, depth)
         inner.extend(" " + s for s in sub)
         todo.extend(v.owner for v in ancestors(node.op.inner_outputs) if v.owner is not None)
     text = "\n".join(lines + inner)
@@ -98,6 +103,8 @@ def pprint(v):
     if v.owner is None:
         return repr(v)
     op, args = v.owner.op, [pprint(i) for i in v.owner.inputs]
+    if isinstance(op, DimShuffle) and not op.drop and op.shuffle == sorted(op.shuffle):
+        return args[0]  # only adds broadcastable axes: implicit in infix arithmetic
     scalar = getattr(op, "scalar_op", None)
     if scalar is not None and scalar.name in _INFIX and len(args) == 2:
         return f"({args[0]} {_INFIX[scalar.name]} {args[1]})"

@@ -139,15 +139,15 @@ class DimShuffle(Op):
         self.input_broadcastable = tuple(input_broadcastable)
         self.new_order = tuple(new_order)
         kept = [i for i in self.new_order if i != "x"]
+        if len(set(kept)) != len(kept) or any(not 0 <= i < len(self.input_broadcastable)
+                                              for i in kept):
+            raise op_error("DimShuffle", f"bad order {self.new_order} for an input of "
+                           f"{len(self.input_broadcastable)} dims", ValueError)
         for i, b in enumerate(self.input_broadcastable):
             if i not in kept and not b:
                 raise op_error("DimShuffle", f"cannot drop axis {i}: it is not broadcastable "
                                f"(pattern {self.input_broadcastable}, order {self.new_order})",
                                ValueError)
-        if len(set(kept)) != len(kept) or any(not 0 <= i < len(self.input_broadcastable)
-                                              for i in kept):
-            raise op_error("DimShuffle", f"bad order {self.new_order} for an input of "
-                           f"{len(self.input_broadcastable)} dims", ValueError)
         self.shuffle = kept
         self.drop = [i for i in range(len(self.input_broadcastable)) if i not in kept]
         self.augment = [j for j, i in enumerate(self.new_order) if i == "x"]

@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, prod, max, min, argmax, argmin, all, any.
+"""Reductions over axes: sum, prod, max, min, argmax, argmin, all, any; cumsum, cumprod.
 
 ``keepdims`` is not a property of the op: ``symrnn.tensor.math`` adds the
 kept axes back with a DimShuffle, so backends see one form only.
@@ -99,9 +99,55 @@ class Reduce(Op):
         if self.kind == "sum":
             g = T.fill(x, gz_full)
         elif self.kind == "prod":
-            out = self(x).dimshuffle(order)
-            g = gz_full * out / x
+            g = gz_full * self._prod_of_others(x, order)
         else:  # max, min: the gradient goes to every element equal to the extreme
             out = self(x).dimshuffle(order)
             g = gz_full * T.eq(x, out)
         return [T.cast(g, x.type.dtype)]
+
+    def _prod_of_others(self, x, order):
+        """For each element, the product of the other elements of its group (zeros allowed)."""
+        from symrnn.tensor import math as T
+        is_zero = T.eq(x, 0)
+        n_zeros = Reduce("sum", self.axis)(is_zero).dimshuffle(order)
+        nonzero_prod = Reduce("prod", self.axis)(T.switch(is_zero, 1, x)).dimshuffle(order)
+        # no zero: out / x; one zero: only that element gets the others' product; more: none
+        return T.switch(T.eq(n_zeros, 0), nonzero_prod / x,
+                        T.switch(T.eq(n_zeros, 1) & is_zero, nonzero_prod, 0))
+
+
+class CumOp(Op):
+    """Cumulative sum (``mode='add'``) or product (``mode='mul'``) along one ``axis``."""
+
+    __props__ = ("axis", "mode")
+
+    def __init__(self, axis, mode="add"):
+        if mode not in ("add", "mul"):
+            raise ValueError(f"CumOp: mode must be 'add' or 'mul', got {mode!r}")
+        self.axis, self.mode = int(axis), mode
+
+    def __str__(self):
+        return f"Cum{'sum' if self.mode == 'add' else 'prod'}{{axis={self.axis}}}"
+
+    def make_node(self, x):
+        from symrnn.tensor.basic import as_tensor_variable
+        x = as_tensor_variable(x)
+        if not 0 <= self.axis < x.type.ndim:
+            raise op_error(str(self), f"axis {self.axis} is out of range for {x.type}",
+                           ValueError)
+        dtype = str(np.cumsum(np.zeros(1, dtype=x.type.dtype)).dtype)
+        return Apply(self, [x], [TensorType(dtype, x.type.broadcastable)()])
+
+    def perform(self, node, inputs):
+        fn = np.cumsum if self.mode == "add" else np.cumprod
+        return [fn(inputs[0], axis=self.axis, dtype=node.outputs[0].type.dtype)]
+
+    def grad(self, inputs, output_grads):
+        (x,), (gz,) = inputs, output_grads
+        if not x.type.dtype.startswith("float"):
+            return [None]
+        rev = (slice(None),) * self.axis + (slice(None, None, -1),)
+        if self.mode == "add":  # each input reaches every later output
+            return [CumOp(self.axis)(gz[rev])[rev]]
+        # d out[j] / d x[i] = out[j] / x[i] for j >= i (x without zeros)
+        return [CumOp(self.axis)((gz * self(x))[rev])[rev] / x]

@@ -20,8 +20,16 @@ def float_dtype(dtype):
     return "float64"
 
 
+def _true_div_dtype(dtypes):
+    # Theano: integers divided by integers give floatX; otherwise as numpy
+    if all(d == "bool" or d.startswith(("int", "uint")) for d in dtypes):
+        return config.floatX
+    return float_dtype(upcast(*dtypes))
+
+
 DTYPE_RULES = {
     "upcast": lambda dts: upcast(*dts),
+    "true_div": _true_div_dtype,
     "float": lambda dts: float_dtype(upcast(*dts)),
     "bool": lambda dts: "bool",
     "switch": lambda dts: upcast(*dts[1:]),
@@ -108,7 +116,7 @@ _TABLE = {
     "add": (2, np.add, "upcast", lambda x, y, o, gz: [gz, gz]),
     "sub": (2, np.subtract, "upcast", lambda x, y, o, gz: [gz, -gz]),
     "mul": (2, np.multiply, "upcast", lambda x, y, o, gz: [gz * y, gz * x]),
-    "true_div": (2, _safe(np.true_divide), "float",
+    "true_div": (2, _safe(np.true_divide), "true_div",
                  lambda x, y, o, gz: [gz / y, -gz * o / y]),
     "int_div": (2, _floor_divide, "upcast", lambda x, y, o, gz: _zero(x, y)),
     "mod": (2, _mod, "upcast",

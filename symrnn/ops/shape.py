@@ -96,14 +96,15 @@ class Reshape(Op):
 
     def perform(self, node, inputs):
         x, shape = inputs
+        shape = tuple(int(s) for s in shape)
         if len(shape) != self.ndim:
-            raise op_error("Reshape", f"shape {tuple(shape)} has {len(shape)} entries, "
+            raise op_error("Reshape", f"shape {shape} has {len(shape)} entries, "
                            f"expected {self.ndim}", ValueError, node.trace)
         try:
-            return [np.reshape(x, tuple(int(s) for s in shape))]
+            return [np.reshape(x, shape)]
         except ValueError:
             raise op_error("Reshape", f"cannot reshape an array of shape {x.shape} "
-                           f"(size {x.size}) into shape {tuple(shape)}",
+                           f"(size {x.size}) into shape {shape}",
                            ValueError, node.trace) from None
 
     def grad(self, inputs, output_grads):
@@ -128,11 +129,12 @@ class Alloc(Op):
 
     def perform(self, node, inputs):
         value, *shape = inputs
+        shape = tuple(int(s) for s in shape)
         try:
-            return [np.array(np.broadcast_to(value, tuple(int(s) for s in shape)))]
+            return [np.array(np.broadcast_to(value, shape))]
         except ValueError:
-            raise op_error("Alloc", f"cannot broadcast a value of shape {value.shape} "
-                           f"to shape {tuple(shape)}", ValueError, node.trace) from None
+            raise op_error("Alloc", f"cannot broadcast a value of shape {value.shape} to "
+                           f"shape {shape}", ValueError, node.trace) from None
 
     def grad(self, inputs, output_grads):
         from symrnn.ops.elemwise import sum_to_broadcastable
@@ -218,3 +220,58 @@ class Rebroadcast(Op):
             return [None]
         from symrnn.ops.elemwise import sum_to_broadcastable
         return [sum_to_broadcastable(gz, x.type.broadcastable)]
+
+
+class ARange(Op):
+    """numpy.arange(start, stop, step) for scalar inputs, in ``dtype``."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def make_node(self, start, stop, step):
+        inputs = [_as(v) for v in (start, stop, step)]
+        for v in inputs:
+            if v.type.ndim != 0 or v.type.dtype.startswith("complex"):
+                raise op_error("ARange", f"start, stop and step must be real scalars, got "
+                               f"{[i.type for i in inputs]}")
+        return Apply(self, inputs, [TensorType(self.dtype, (False,))()])
+
+    def perform(self, node, inputs):
+        start, stop, step = inputs
+        if step == 0:
+            raise op_error("ARange", f"step must not be zero (start={start}, stop={stop})",
+                           ValueError, node.trace)
+        return [np.arange(start, stop, step, dtype=self.dtype)]
+
+    def grad(self, inputs, output_grads):
+        # out[i] = start + i * step; the length is piecewise constant in stop
+        from symrnn.tensor import math as T
+        (start, stop, step), (gz,) = inputs, output_grads
+        if not self.dtype.startswith("float"):
+            return [None, None, None]
+        i = T.arange(T.shape(gz)[0], dtype=self.dtype)
+        return [T.sum(gz), T.zeros_like(stop), T.sum(gz * i)]
+
+
+class Eye(Op):
+    """An (n, m) matrix of ``dtype`` with ones on diagonal ``k`` (numpy.eye)."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def make_node(self, n, m, k):
+        inputs = [_int_scalar(v, "Eye") for v in (n, m, k)]
+        return Apply(self, inputs, [TensorType(self.dtype, (False, False))()])
+
+    def perform(self, node, inputs):
+        n, m, k = (int(v) for v in inputs)
+        if n < 0 or m < 0:
+            raise op_error("Eye", f"negative shape ({n}, {m})", ValueError, node.trace)
+        return [np.eye(n, m, k, dtype=self.dtype)]
+
+    def grad(self, inputs, output_grads):
+        return [None, None, None]

@@ -1,4 +1,5 @@
-"""Indexing: Subtensor (basic: ints and slices) and IncSubtensor (set/inc a region).
+"""Indexing: Subtensor (basic: ints and slices) and IncSubtensor (set/inc a region);
+AdvancedSubtensor and AdvancedIncSubtensor (integer and boolean arrays, NumPy's rules).
 
 The index structure is a static property of the op (``idx_list``) and the
 symbolic parts are inputs:
@@ -7,8 +8,10 @@ symbolic parts are inputs:
 * ``"v"``                    -> an integer scalar taken from the inputs, in order
 * ``("slice", a, b, c)``     -> a slice whose bounds are None, int or "v"
 
-``x[None]`` and ``x[...]`` are handled in ``symrnn.tensor.variable`` with DimShuffle
-before these ops are built, so they only ever see ints and slices.
+``x[None]`` and ``x[...]`` are handled in ``symrnn.tensor.indexing`` with DimShuffle
+before the basic ops are built, so they only ever see ints and slices. The
+advanced ops also take ``None`` entries (a new axis) and ``"v"`` entries that are
+integer or boolean arrays.
 """
 import numpy as np
 
@@ -172,9 +175,178 @@ def _show(idx_list):
         return "" if p is None else ("i" if p == "v" else str(p))
     out = []
     for e in idx_list:
-        if isinstance(e, tuple):
+        if e is None:
+            out.append("newaxis")
+        elif isinstance(e, tuple):
             s = f"{part(e[1])}:{part(e[2])}" + (f":{part(e[3])}" if e[3] is not None else "")
             out.append(s)
         else:
             out.append(part(e))
     return ", ".join(out)
+
+
+# ---- advanced indexing: integer and boolean arrays ----
+
+def _adv_broadcastable(x_type, idx_list, idx_types, op):
+    """The output pattern of x[idx] by NumPy's rules for advanced indices.
+
+    The array indices (and the integers among them) broadcast together; their
+    dims replace the indexed axes where the array indices are adjacent in the
+    index, and go first otherwise.
+    """
+    types, basic, arrays, axis = iter(idx_types), [], [], 0
+    for pos, e in enumerate(idx_list):
+        if e is None:
+            basic.append((pos, True))
+        elif isinstance(e, tuple):
+            for p in e[1:]:
+                if p == "v":
+                    next(types)
+            b = x_type.broadcastable[axis] if axis < x_type.ndim else False
+            basic.append((pos, b or _slice_length_one(e)))
+            axis += 1
+        else:
+            t = next(types) if e == "v" else TensorType("int64", ())
+            if t.dtype == "bool":
+                arrays.append((pos, (False,)))
+                axis += t.ndim
+            else:
+                arrays.append((pos, t.broadcastable))
+                axis += 1
+    if axis > x_type.ndim:
+        raise op_error(op, f"too many indices ({axis} axes indexed) for {x_type}", IndexError)
+    basic += [(len(idx_list), b) for b in x_type.broadcastable[axis:]]
+    nd = max(len(b) for _, b in arrays)
+    padded = [(True,) * (nd - len(b)) + tuple(b) for _, b in arrays]
+    adv = [all(b[d] for b in padded) for d in range(nd)]
+    positions = [p for p, _ in arrays]
+    if positions == list(range(positions[0], positions[-1] + 1)):
+        before = [b for p, b in basic if p < positions[0]]
+        return before + adv + [b for p, b in basic if p > positions[-1]]
+    return adv + [b for _, b in basic]
+
+
+def _check_adv_inputs(op, x, idx_list, idx_vars):
+    n_v = sum(1 for e in idx_list if e == "v") + sum(
+        1 for e in idx_list if isinstance(e, tuple) for p in e[1:] if p == "v")
+    if n_v != len(idx_vars):
+        raise op_error(op, f"index list {idx_list} needs {n_v} symbolic indices, "
+                       f"got {len(idx_vars)}")
+    for v in idx_vars:
+        if not v.type.dtype.startswith(("int", "uint", "bool")):
+            raise op_error(op, f"array indices must be integers or booleans, got {v.type}",
+                           IndexError)
+    return _adv_broadcastable(x.type, idx_list, [v.type for v in idx_vars], op)
+
+
+def build_adv_index(idx_list, values):
+    """The NumPy index tuple for an advanced ``idx_list`` (None, ints, slices, arrays)."""
+    values = iter(values)
+
+    def one(e):
+        if e != "v":
+            return e
+        v = next(values)
+        return int(v) if np.ndim(v) == 0 and v.dtype != bool else v
+
+    return tuple(slice(one(e[1]), one(e[2]), one(e[3])) if isinstance(e, tuple)
+                 else None if e is None else one(e) for e in idx_list)
+
+
+class AdvancedSubtensor(Op):
+    """``x[idx]`` where idx holds integer or boolean arrays (a copy, as in NumPy)."""
+
+    __props__ = ("idx_list",)
+
+    def __init__(self, idx_list):
+        self.idx_list = tuple(idx_list)
+
+    def __str__(self):
+        return f"AdvancedSubtensor{{{_show(self.idx_list)}}}"
+
+    def make_node(self, x, *idx_vars):
+        x, idx_vars = _as(x), [_as(v) for v in idx_vars]
+        bcast = _check_adv_inputs(str(self), x, self.idx_list, idx_vars)
+        return Apply(self, [x] + idx_vars, [TensorType(x.type.dtype, bcast)()])
+
+    def perform(self, node, inputs):
+        x, *values = inputs
+        return [np.asarray(_index(node, x, build_adv_index(self.idx_list, values)))]
+
+    def grad(self, inputs, output_grads):
+        from symrnn.tensor.math import zeros_like
+        x, *idx_vars = inputs
+        if not x.type.dtype.startswith("float"):
+            return [None] * len(inputs)
+        gx = AdvancedIncSubtensor(self.idx_list, False)(zeros_like(x), output_grads[0],
+                                                         *idx_vars)
+        return [gx] + [None] * len(idx_vars)
+
+
+def _without_newaxes(x, idx):
+    """(view of x with a length-1 axis per None, idx with those Nones made full slices)."""
+    shape, it = [], iter(x.shape)
+    for e in idx:
+        if e is None:
+            shape.append(1)
+        else:
+            n = e.ndim if isinstance(e, np.ndarray) and e.dtype == bool else 1
+            shape += [next(it) for _ in range(n)]
+    shape += list(it)
+    return x.reshape(shape), tuple(slice(None) if e is None else e for e in idx)
+
+
+class AdvancedIncSubtensor(Op):
+    """A copy of ``x`` with ``x[idx]`` set to, or incremented by, ``y``.
+
+    Increments use numpy.add.at, so a repeated index accumulates every increment.
+    """
+
+    __props__ = ("idx_list", "set_instead_of_inc")
+
+    def __init__(self, idx_list, set_instead_of_inc):
+        self.idx_list = tuple(idx_list)
+        self.set_instead_of_inc = bool(set_instead_of_inc)
+
+    def __str__(self):
+        kind = "Set" if self.set_instead_of_inc else "Inc"
+        return f"Advanced{kind}Subtensor{{{_show(self.idx_list)}}}"
+
+    def make_node(self, x, y, *idx_vars):
+        from symrnn.tensor.math import cast
+        x, y, idx_vars = _as(x), _as(y), [_as(v) for v in idx_vars]
+        region = _check_adv_inputs(str(self), x, self.idx_list, idx_vars)
+        if y.type.ndim > len(region):
+            raise op_error(str(self), f"the value {y.type} has more dims than the indexed "
+                           f"region ({len(region)})")
+        y = y if y.type.dtype == x.type.dtype else cast(y, x.type.dtype)
+        return Apply(self, [x, y] + idx_vars, [x.type()])
+
+    def perform(self, node, inputs):
+        x, y, *values = inputs
+        out = x.copy()
+        view, idx = _without_newaxes(out, build_adv_index(self.idx_list, values))
+        rshape = np.shape(_index(node, view, idx))
+        ybc = node.inputs[1].type.broadcastable
+        if any(not ybc[-k] and y.shape[-k] != rshape[-k] for k in range(1, y.ndim + 1)):
+            raise op_error(str(self), f"cannot put a value of shape {y.shape} into a region "
+                           f"of shape {rshape}", ValueError, node.trace)
+        if self.set_instead_of_inc:
+            view[idx] = y
+        else:
+            np.add.at(view, idx, y)
+        return [out]
+
+    def grad(self, inputs, output_grads):
+        from symrnn.ops.elemwise import sum_to_broadcastable
+        x, y, *idx_vars = inputs
+        (gz,) = output_grads
+        gx = gz
+        if self.set_instead_of_inc:
+            gx = AdvancedIncSubtensor(self.idx_list, True)(gz, 0, *idx_vars)
+        gy = AdvancedSubtensor(self.idx_list)(gz, *idx_vars)
+        extra = gy.type.ndim - y.type.ndim
+        gy = sum_to_broadcastable(gy.sum(axis=list(range(extra))) if extra else gy,
+                                  y.type.broadcastable)
+        isf = [v.type.dtype.startswith("float") for v in (x, y)]
+        return [gx if isf[0] else None, gy if isf[1] else None] + [None] * len(idx_vars)

@@ -101,19 +101,21 @@ def patternbroadcast(x, broadcastable):
     return Rebroadcast(broadcastable)(x)
 
 
-def addbroadcast(x, *axes):
-    """``x`` with ``axes`` marked broadcastable (they must have length 1 at run time)."""
+def _with_pattern(x, axes, value, what):
     x = as_tensor_variable(x)
     b = list(x.type.broadcastable)
     for a in axes:
-        b[a] = True
+        if not -len(b) <= a < len(b):
+            raise op_error(what, f"axis {a} is out of range for {x.type}", ValueError)
+        b[a] = value
     return patternbroadcast(x, b)
+
+
+def addbroadcast(x, *axes):
+    """``x`` with ``axes`` marked broadcastable (they must have length 1 at run time)."""
+    return _with_pattern(x, axes, True, "addbroadcast")
 
 
 def unbroadcast(x, *axes):
     """``x`` with ``axes`` no longer marked broadcastable."""
-    x = as_tensor_variable(x)
-    b = list(x.type.broadcastable)
-    for a in axes:
-        b[a] = False
-    return patternbroadcast(x, b)
+    return _with_pattern(x, axes, False, "unbroadcast")

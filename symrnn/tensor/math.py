@@ -66,6 +66,10 @@ def _stable_div(x, y):
 
 
 def _stable_log(x):
+    # log(softmax(z)) = log_softmax(z)
+    from symrnn.ops.nnet import Softmax, log_softmax
+    if x.owner is not None and isinstance(x.owner.op, Softmax):
+        return log_softmax(x.owner.inputs[0])
     # log(sigmoid(z)) = -softplus(-z);  log(1 - sigmoid(z)) = -softplus(z)
     if _is(x, "sigmoid"):
         return neg(_E["softplus"](neg(_is(x, "sigmoid")[0])))
@@ -113,7 +117,8 @@ exp = _unary("exp", "e ** x")
 
 
 def log(x):
-    """Natural logarithm; log(sigmoid(z)) and log(1 - sigmoid(z)) become softplus forms."""
+    """Natural logarithm; log(softmax(z)) becomes log_softmax(z), and log(sigmoid(z)) and
+    log(1 - sigmoid(z)) become softplus forms."""
     x = as_tensor_variable(x)
     stable = _stable_log(x)
     return stable if stable is not None else _E["log"](x)
@@ -200,7 +205,7 @@ def ones_like(x, dtype=None):
 
 
 def _shape_args(shape):
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, (int, np.integer)) or getattr(shape, "ndim", None) == 0:
         return [shape]
     if hasattr(shape, "type") and shape.type.ndim == 1:
         return [shape[i] for i in range(_vector_length(shape))]
@@ -254,6 +259,8 @@ def _shape_vector(shape):
 def reshape(x, newshape, ndim=None):
     """``x`` reshaped; ``newshape`` is a tuple (ints or symbolic scalars) or an int vector."""
     x = as_tensor_variable(x)
+    if hasattr(newshape, "type") and not newshape.type.dtype.startswith(("int", "uint")):
+        raise op_error("Reshape", f"the shape must hold integers, got {newshape.type}")
     vec, n = _shape_vector(newshape) if ndim is None else (as_tensor_variable(newshape), ndim)
     if hasattr(newshape, "type") and ndim is None:
         n = _vector_length(newshape)
@@ -364,22 +371,22 @@ def min(x, axis=None, keepdims=False):
     return _reduce("min", x, axis, keepdims)
 
 
+def _arg(kind, x, axis, keepdims):
+    x = as_tensor_variable(x)
+    if axis is not None or x.type.ndim == 0:
+        return _reduce(kind, x, axis, keepdims)
+    out = _reduce(kind, flatten(x) if x.type.ndim > 1 else x, 0, False)
+    return out.dimshuffle(["x"] * x.type.ndim) if keepdims else out
+
+
 def argmax(x, axis=None, keepdims=False):
     """Index of the maximum over one ``axis`` (of the flattened tensor when None)."""
-    x = as_tensor_variable(x)
-    if axis is None and x.type.ndim > 1:
-        x = flatten(x)
-    return _reduce("argmax", x, axis if axis is not None else (0 if x.type.ndim else None),
-                   keepdims)
+    return _arg("argmax", x, axis, keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
     """Index of the minimum over one ``axis`` (of the flattened tensor when None)."""
-    x = as_tensor_variable(x)
-    if axis is None and x.type.ndim > 1:
-        x = flatten(x)
-    return _reduce("argmin", x, axis if axis is not None else (0 if x.type.ndim else None),
-                   keepdims)
+    return _arg("argmin", x, axis, keepdims)
 
 
 def any(x, axis=None, keepdims=False):
@@ -413,7 +420,8 @@ def mean(x, axis=None, keepdims=False, dtype=None):
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis``."""
     x = as_tensor_variable(x)
-    centered = x - mean(x, axis=axis, keepdims=True)
+    mu = mean(x, axis=axis, keepdims=True)
+    centered = cast(x, mu.type.dtype) - mu
     out = sum(sqr(centered), axis=axis, keepdims=keepdims)
     n = cast(_count(x, axis), out.type.dtype)
     return out / (n - ddof)
@@ -496,3 +504,7 @@ def batched_dot(x, y):
     if y.type.ndim == 2:
         out = out[..., 0]
     return out
+
+
+from symrnn.tensor.extra_ops import (  # noqa: E402,F401
+    arange, argsort, cumprod, cumsum, eye, identity_like, sort)

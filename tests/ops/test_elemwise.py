@@ -5,6 +5,8 @@ import symrnn
 import symrnn.tensor as T
 from helpers import check_op
 
+pytestmark = pytest.mark.usefixtures("reference_grads")
+
 R = np.random.default_rng(0)
 POS = R.uniform(0.5, 2.0, (3, 4))
 ANY = R.uniform(-2.0, 2.0, (3, 4))
@@ -124,3 +126,25 @@ def test_cast():
     check_op(lambda x: T.cast(x, "float32"), [ANY], lambda x: x.astype("float32"),
              eps=1e-3, tol=1e-3)
     check_op(lambda x: T.cast(x, "int32"), [ANY], lambda x: x.astype("int32"), grad=False)
+
+
+def test_zero_dim_and_empty_inputs():
+    s = np.array(1.5)
+    check_op(lambda x, y: x * y + T.exp(x), [s, np.array(-0.5)], lambda x, y: x * y + np.exp(x))
+    check_op(lambda x, y: x + y, [np.zeros((0, 3)), np.ones(3)], np.zeros((0, 3)))
+    check_op(lambda x: T.tanh(x) * 2, [np.zeros((2, 0))], np.zeros((2, 0)))
+
+
+def test_three_way_broadcasting_with_keepdims():
+    m = R.normal(size=(3, 4))
+    check_op(lambda x: x - x.mean(axis=1, keepdims=True) + x.max(axis=0, keepdims=True),
+             [m], lambda x: x - x.mean(1, keepdims=True) + x.max(0, keepdims=True))
+    check_op(lambda c, a, b: T.switch(T.addbroadcast(c, 1), a, b),
+             [np.array([[True], [False], [True]]), R.normal(size=(3, 4)), np.array(0.5)],
+             lambda c, a, b: np.where(c, a, b), grad=False)
+
+
+def test_dimshuffle_gradient():
+    t = R.normal(size=(2, 1, 3))
+    check_op(lambda x: T.addbroadcast(x, 1).dimshuffle(2, "x", 0) * 2.0, [t],
+             lambda x: np.transpose(x[:, 0, :], (1, 0))[:, None, :] * 2.0)
