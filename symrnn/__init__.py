@@ -14,3 +14,5 @@ from symrnn.graph import Variable, Constant, Apply, Op, clone_replace  # noqa: F
 
 clone = clone_replace
 __version__ = "0.1.0"
+from symrnn.scan import foldl, foldr, map, reduce, scan  # noqa: F401,E402
+from symrnn import scan_module  # noqa: F401,E402

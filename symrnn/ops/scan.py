@@ -1,0 +1,475 @@
+"""The Scan op: a loop whose body is an inner graph; its gradient is another Scan.
+
+``symrnn.scan()`` (symrnn/scan.py) normalises the user's call so that this op
+stays simple: sequence taps are sliced and ``go_backwards`` is applied outside
+the op, so step ``t`` reads every outer sequence at index ``[t]``.
+
+Layout (the contract the NumPy, numba and CuPy backends implement)::
+
+    outer inputs                     inner inputs (one step)        inner outputs
+    ------------                     -----------------------        -------------
+    n_steps       int64 scalar
+    seqs[i]       (>= n_steps, ...)  seqs[i][t]                (1)  new rec value j   (n_rec)
+    rec_init[j]   (lag_j, ...)       buf_j[lag_j + t + k]      (2)  mapped value k    (n_nit)
+                                       one per tap k of rec j       new carry c       (n_shared)
+    carry_init[c] (...)              carry c before step t          until condition   (as_while)
+    nonseqs[w]    (...)              nonseqs[w] itself
+
+    outer outputs
+    -------------
+    rec buffer j     (lag_j + n_done, ...): rec_init[j] rows first, then one row per step
+    mapped output k  (n_done, ...)
+    carry c          (...): the value after the last step (no per-step history is kept)
+
+(1) ``n_seqs`` inputs. (2) ``rec_taps[j]`` is a tuple of negative ints in
+ascending order, e.g. ``(-2, -1)``; ``lag_j = -rec_taps[j][0]``. At step t tap
+k of recurrent output j reads ``buf_j[lag_j + t + k]`` and the new value is
+written to ``buf_j[lag_j + t]``. ``n_steps`` is the number of steps (with
+``as_while`` the maximum: the loop stops after the first step whose condition is
+true and every output is cut to the ``n_done`` steps done). Zero or negative
+``n_steps`` is a ValueError. The op's attributes ``inner_inputs`` and
+``inner_outputs`` hold the inner graph; ``n_seqs, rec_taps, n_nit, n_shared,
+as_while, truncate_gradient, name, unroll, graph_id`` are its properties
+(``graph_id``: a structural hash of the inner graph). Helpers: ``split_outer``,
+``split_inner``, ``lags``, ``n_rec``, ``n_nonseqs``. A rec_init's leading axis may
+be typed broadcastable (a single initial row); the rec buffer's never is.
+
+The carry slots (``n_shared``, named after their first use) are recurrent
+states of which only the final value is kept. scan() uses them for shared
+variables updated inside ``fn``; the gradient uses them for its accumulators.
+``unroll`` asks a compiled backend to emit that many steps per loop iteration;
+it never changes results (the NumPy reference ignores it).
+
+Gradient (``L_op``): one backward Scan over the steps done, last step first::
+
+    sequences  seqs[i][t], buf_j[lag_j + t + k] (every tap), buf_j[lag_j + t] (the
+               step's own output), g_buf_j[lag_j + t], g_mapped_k[t], all reversed;
+               only those the backward step reads
+    carries    S_j: pending gradient of the rows of buf_j that later steps read
+               (shape (lag_j, ...); just (...) when rec_taps[j] == (-1,))
+               sum_g_w: running sum of the gradient of non-sequence w
+    mapped     gradient of seqs[i][t]: one (n_done, ...) buffer, O(T) memory
+    nonseqs    the forward non-sequences it reads
+
+The step body applies the vector-Jacobian product of the forward step; where
+that needs a forward output (tanh, exp, ...) it reads the stored one instead of
+recomputing it. Non-sequence gradients accumulate in carries (O(1) in T).
+``truncate_gradient=k`` runs only the last k steps. When a carry matters to the
+gradient (a shared variable both read and updated in ``fn``; second derivatives,
+which differentiate a backward loop's sums) the loop is differentiated as if each
+carry were a recurrent output, which recomputes the loop with the carries' history.
+Vocabulary used only here: seq, rec (Theano's sit_sot/mit_sot), mapped (nit_sot),
+carry, nonseq.
+"""
+import hashlib
+
+import numpy as np
+
+from symrnn.graph import Apply, Op, clone_replace, graph_inputs, op_error
+from symrnn.types import TensorType
+
+
+def _bcast0(t):
+    """``t`` with one more leading (non-broadcastable) axis."""
+    return TensorType(t.dtype, (False,) + t.broadcastable)
+
+
+def _is_float(v):
+    return v.type.dtype.startswith("float")
+
+
+class Scan(Op):
+    """A loop over an inner graph; see the module docstring for the layout."""
+
+    __props__ = ("n_seqs", "rec_taps", "n_nit", "n_shared", "as_while", "truncate_gradient",
+                 "name", "unroll", "graph_id")
+
+    def __init__(self, inner_inputs, inner_outputs, n_seqs, rec_taps, n_nit, n_shared,
+                 as_while=False, truncate_gradient=-1, name=None, unroll=1, arg_info=None):
+        self.inner_inputs, self.inner_outputs = list(inner_inputs), list(inner_outputs)
+        self.n_seqs, self.n_nit, self.n_shared = n_seqs, n_nit, n_shared
+        self.rec_taps = tuple(tuple(int(k) for k in taps) for taps in rec_taps)
+        self.n_rec = len(self.rec_taps)
+        self.lags = [-taps[0] for taps in self.rec_taps]
+        self.as_while, self.truncate_gradient = bool(as_while), int(truncate_gradient)
+        self.name, self.unroll = name or "scan", int(unroll)
+        self.arg_info = arg_info  # (label, source) per inner input, for explain()
+        n_taps = sum(len(t) for t in self.rec_taps)
+        self.n_nonseqs = len(self.inner_inputs) - n_seqs - n_taps - n_shared
+        n_out = self.n_rec + n_nit + n_shared + self.as_while
+        if self.n_nonseqs < 0 or len(self.inner_outputs) != n_out:
+            raise ValueError(f"Scan: inner graph has {len(self.inner_inputs)} inputs and "
+                             f"{len(self.inner_outputs)} outputs, which does not fit the counts")
+        self.graph_id = _graph_key(self.inner_inputs, self.inner_outputs)
+        self._thunk = None
+
+    def __str__(self):
+        return f"Scan{{{self.name}}}"
+
+    # ---- where things are ----
+
+    def split_outer(self, inputs):
+        """(n_steps, seqs, rec_inits, carry_inits, nonseqs) from the outer inputs."""
+        a = 1 + self.n_seqs
+        b = a + self.n_rec
+        c = b + self.n_shared
+        return inputs[0], inputs[1:a], inputs[a:b], inputs[b:c], inputs[c:]
+
+    def split_inner(self):
+        """(seqs, taps per rec output, carries, nonseqs) placeholders of the inner graph."""
+        ins, k = self.inner_inputs, self.n_seqs
+        seqs, taps = ins[:k], []
+        for t in self.rec_taps:
+            taps.append(ins[k:k + len(t)])
+            k += len(t)
+        return seqs, taps, ins[k:k + self.n_shared], ins[k + self.n_shared:]
+
+    # ---- graph building ----
+
+    def make_node(self, n_steps, *inputs):
+        from symrnn.tensor.basic import as_tensor_variable, patternbroadcast
+        from symrnn.tensor.math import cast
+        n_steps = as_tensor_variable(n_steps)
+        if n_steps.type.ndim != 0 or not n_steps.type.dtype.startswith(("int", "uint")):
+            raise op_error(str(self), f"n_steps must be an integer scalar, got {n_steps.type}")
+        n_steps = cast(n_steps, "int64")
+        inputs = [as_tensor_variable(x) for x in inputs]
+        if len(inputs) != len(self.inner_inputs) - sum(len(t) for t in self.rec_taps) \
+                + self.n_rec:
+            raise op_error(str(self), f"got {len(inputs)} outer inputs, expected "
+                           f"{self.n_seqs + self.n_rec + self.n_shared + self.n_nonseqs}")
+        seqs_in, taps_in, carry_in, ns_in = self.split_inner()
+        expected = ([_bcast0(v.type) for v in seqs_in] + [_bcast0(t[0].type) for t in taps_in]
+                    + [v.type for v in carry_in + ns_in])
+        fitted, n_lead = [], self.n_seqs + self.n_rec
+        for k, (x, t) in enumerate(zip(inputs, expected)):
+            if x.type.dtype != t.dtype or x.type.ndim != t.ndim:
+                raise op_error(str(self), f"outer input {k} has type {x.type}, expected {t}")
+            keep = x.type.broadcastable[:1] if k < n_lead else ()  # the time axis may differ
+            fitted.append(patternbroadcast(x, keep + t.broadcastable[len(keep):]))
+        outs = self.inner_outputs
+        types = ([_bcast0(o.type) for o in outs[:self.n_rec + self.n_nit]]
+                 + [o.type for o in outs[self.n_rec + self.n_nit:
+                                         self.n_rec + self.n_nit + self.n_shared]])
+        return Apply(self, [n_steps] + fitted, [t() for t in types])
+
+    # ---- the NumPy reference ----
+
+    def inner_function(self):
+        """The inner graph prepared once for the NumPy backend: values -> outputs.
+
+        A lean interpreter (slots in a list, dispatch resolved once per node): the loop
+        runs it every step, so per-step overhead matters."""
+        if self._thunk is None:
+            from symrnn.backends.numpy import perform, run_node
+            from symrnn.compile.fgraph import FunctionGraph
+            from symrnn.graph import Constant
+            from symrnn.rewrite import rewrite_graph
+            # rewrites edit a private copy; the op's inner graph stays as it is
+            fg = FunctionGraph(self.inner_inputs, clone_replace(
+                self.inner_outputs, copy_inputs=True, rebuild=False))
+            rewrite_graph(fg, "NUMPY")
+            order = fg.toposort()
+            slot = {id(v): k for k, v in enumerate(self.inner_inputs)}
+            store0 = [None] * len(self.inner_inputs)
+            program = []
+            for node in order:
+                for v in node.inputs:
+                    if id(v) not in slot and isinstance(v, Constant):
+                        slot[id(v)] = len(store0)
+                        store0.append(v.data)
+                ins = [slot[id(v)] for v in node.inputs]
+                for v in node.outputs:
+                    slot[id(v)] = len(store0)
+                    store0.append(None)
+                program.append((perform.dispatch(type(node.op)), node, ins,
+                                [slot[id(v)] for v in node.outputs]))
+            for v in fg.outputs:
+                if id(v) not in slot:  # a constant returned as it is
+                    slot[id(v)] = len(store0)
+                    store0.append(v.data)
+            out_slots = [slot[id(v)] for v in fg.outputs]
+            n_in = len(self.inner_inputs)
+
+            def run(values):
+                store = list(store0)
+                store[:n_in] = values
+                for impl, node, ins, outs in program:
+                    args = [store[i] for i in ins]
+                    try:
+                        res = impl(node.op, node, args)
+                    except Exception:
+                        run_node(node, args)  # raises the error naming the node and line
+                        raise
+                    for k, r in zip(outs, res):
+                        store[k] = r
+                return [store[k] for k in out_slots]
+            self._thunk = run
+        return self._thunk
+
+    def perform(self, node, inputs):
+        n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
+        n = int(n_steps)
+        if n <= 0:
+            raise op_error(str(self), f"the loop would run {n} steps: sequences must not be "
+                           "empty (after taps) and n_steps must be positive", ValueError,
+                           node.trace)
+        for i, s in enumerate(seqs):
+            if len(s) < n:
+                raise op_error(str(self), f"sequence {i} has {len(s)} entries, fewer than the "
+                               f"{n} steps", ValueError, node.trace)
+        bufs = []
+        for j, (x0, lag) in enumerate(zip(inits, self.lags)):
+            if x0.shape[0] != lag:
+                raise op_error(str(self), f"the initial value of output {j} has {x0.shape[0]} "
+                               f"rows (shape {x0.shape}) but its taps {list(self.rec_taps[j])} "
+                               f"need {lag}", ValueError, node.trace)
+            buf = np.empty((lag + n,) + x0.shape[1:], dtype=node.outputs[j].type.dtype)
+            buf[:lag] = x0
+            bufs.append(buf)
+        mapped = [None] * self.n_nit
+        carries = list(carries)
+        fn, nr, nn, nc = self.inner_function(), self.n_rec, self.n_nit, self.n_shared
+        tap_index = [(j, lag + k) for j, (taps, lag) in enumerate(zip(self.rec_taps, self.lags))
+                     for k in taps]
+        done = n
+        for t in range(n):
+            args = [s[t] for s in seqs] + [bufs[j][p + t] for j, p in tap_index]
+            try:
+                outs = fn(args + carries + list(nonseqs))
+            except (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError,
+                    OverflowError) as e:
+                err = type(e)(f"{e}\n  during step {t} of the loop {self} built at "
+                              f"{node.trace}")
+                err.symrnn_reported = True
+                raise err from e
+            for j in range(nr):
+                _store(bufs[j], self.lags[j] + t, outs[j], t, f"output {j}", node)
+            for k in range(nn):
+                if mapped[k] is None:
+                    v = np.asarray(outs[nr + k])
+                    mapped[k] = np.empty((n,) + v.shape, node.outputs[nr + k].type.dtype)
+                _store(mapped[k], t, outs[nr + k], t, f"output {nr + k}", node)
+            carries = outs[nr + nn:nr + nn + nc]
+            if self.as_while and bool(outs[-1]):
+                done = t + 1
+                break
+        bufs = [b[:lag + done] for b, lag in zip(bufs, self.lags)]
+        mapped = [m[:done] for m in mapped]
+        return bufs + mapped + [np.asarray(c) for c in carries]
+
+    # ---- gradient: a backward Scan ----
+
+    def grad(self, inputs, output_grads):
+        return self.L_op(inputs, self.make_node(*inputs).outputs, output_grads)
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symrnn.gradient import grad
+        from symrnn.tensor import math as T
+        from symrnn.tensor.basic import constant
+        from symrnn.tensor.indexing import inc_subtensor, set_subtensor
+        n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
+        nr, nn = self.n_rec, self.n_nit
+        g_bufs, g_maps = output_grads[:nr], output_grads[nr:nr + nn]
+        s_in, taps_in, c_in, w_in = self.split_inner()
+        reads_carry = set(map(id, c_in)) & set(map(id, graph_inputs(
+            self.inner_outputs[:nr + nn])))
+        if reads_carry or any(g is not None and _is_float(o) for g, o in zip(
+                output_grads[nr + nn:], outputs[nr + nn:])):
+            return self._grad_with_carry_history(inputs, output_grads)
+        if self.as_while:
+            n_done = (outputs[0].shape[0] - self.lags[0]) if nr else outputs[0].shape[0]
+        else:
+            n_done = n_steps
+        tg = self.truncate_gradient
+        m = n_done if tg < 0 else T.minimum(n_done, tg)
+
+        # fresh placeholders, so the backward inner graph shares no node with the forward one
+        def ph(v):
+            return v.type(v.name)
+        new_s, new_taps = [ph(v) for v in s_in], [[ph(v) for v in t] for t in taps_in]
+        new_w = [ph(v) for v in w_in]
+        repl = dict(zip(s_in, new_s))
+        repl.update(zip(w_in, new_w))
+        for old, new in zip(taps_in, new_taps):
+            repl.update(zip(old, new))
+        fwd = clone_replace(self.inner_outputs[:nr + nn], repl, copy_inputs=True, rebuild=False)
+
+        g_h = [o.type(f"g_out{j}[t]") if g is not None else None
+               for j, (o, g) in enumerate(zip(fwd[:nr], g_bufs))]
+        g_y = [o.type(f"g_out{nr + k}[t]") if g is not None else None
+               for k, (o, g) in enumerate(zip(fwd[nr:], g_maps))]
+        states = []  # pending gradients S_j
+        for j, o in enumerate(fwd[:nr]):
+            states.append((o.type if self.lags[j] == 1 else _bcast0(o.type))(f"S_out{j}"))
+        known = {}
+
+        def add(v, g):
+            if _is_float(v):
+                known[id(v)] = (v, known[id(v)][1] + g if id(v) in known else g)
+        for j, o in enumerate(fwd[:nr]):
+            add(o, states[j] if self.lags[j] == 1 else states[j][self.lags[j] - 1])
+            if g_h[j] is not None:
+                add(o, g_h[j])
+        for o, g in zip(fwd[nr:], g_y):
+            if g is not None:
+                add(o, g)
+        flat_taps = [v for t in new_taps for v in t]
+        wrt_s = [v for v in new_s if _is_float(v)]
+        wrt_w = [v for v in new_w if _is_float(v)]
+        wrt = wrt_s + [v for v in flat_taps if _is_float(v)] + wrt_w
+        grads = grad(None, wrt, known_grads=dict(known.values()),
+                     disconnected_inputs="ignore") if known and wrt else []
+        gmap = {id(v): g for v, g in zip(wrt, grads)}
+
+        def g_of(v):
+            return gmap.get(id(v)) if id(v) in gmap else T.zeros_like(v)
+        new_states = []
+        for j, (taps, lag) in enumerate(zip(self.rec_taps, self.lags)):
+            if lag == 1:
+                new_states.append(T.cast(g_of(new_taps[j][0]), states[j].type.dtype))
+                continue
+            S = states[j]
+            shifted = T.concatenate([T.zeros_like(S[:1]), S[:-1]])
+            for k, v in zip(taps, new_taps[j]):
+                shifted = inc_subtensor(shifted[lag + k], g_of(v))
+            new_states.append(shifted)
+        acc = [v.type(f"sum_g_{v.name}") for v in wrt_w]
+        new_acc = [a + T.cast(g_of(v), a.type.dtype) for a, v in zip(acc, wrt_w)]
+        g_seq_out = [T.cast(g_of(v), v.type.dtype) for v in wrt_s]
+
+        # backward sequences: only those the backward step reads, reversed in time
+        def rev(x, start):
+            return x[start:start + n_done][::-1]
+        b_seq = [(v, rev(x, 0), "forward sequence") for v, x in zip(new_s, seqs)]
+        for j, (taps, lag) in enumerate(zip(self.rec_taps, self.lags)):
+            b_seq += [(v, rev(outputs[j], lag + k), f"stored output {j}")
+                      for k, v in zip(taps, new_taps[j])]
+            if g_h[j] is not None:
+                b_seq.append((g_h[j], rev(g_bufs[j], lag), f"gradient of output {j}"))
+        b_seq += [(v, rev(g, 0), f"gradient of output {nr + k}")
+                  for k, (v, g) in enumerate(zip(g_y, g_maps)) if v is not None]
+        b_out, stored = _reuse_outputs(g_seq_out + new_states + new_acc, fwd)
+        for j, v in stored:  # a forward output the backward step reads: stored, not recomputed
+            start = self.lags[j] if j < nr else 0
+            b_seq.append((v, rev(outputs[j], start), f"stored output {j}"))
+        used = set(map(id, graph_inputs(b_out)))
+        b_seq = [e for e in b_seq if id(e[0]) in used]
+        zero_states = [T.zeros_like(x0[0]) if lag == 1 else T.zeros_like(x0)
+                       for x0, lag in zip(inits, self.lags)]
+        zero_acc = [T.zeros_like(w) for w, v in zip(nonseqs, new_w) if _is_float(v)]
+        b_ns = [(v, w) for v, w in zip(new_w, nonseqs) if id(v) in used]
+        info = ([(v.name, src) for v, _, src in b_seq]
+                + [(v.name, "pending gradient (carried)") for v in states + acc]
+                + [(v.name, "forward non-sequence") for v, _ in b_ns])
+        back = Scan([e[0] for e in b_seq] + states + acc + [v for v, _ in b_ns], b_out,
+                    len(b_seq), (), len(g_seq_out), len(states) + len(acc), arg_info=info,
+                    name=f"grad_of_{self.name}")
+        res = back(m, *[e[1] for e in b_seq], *zero_states, *zero_acc, *[w for _, w in b_ns])
+        res = res if isinstance(res, list) else [res]
+        g_seqs, g_states, g_acc = (res[:len(g_seq_out)], res[len(g_seq_out):nr + len(
+            g_seq_out)], res[nr + len(g_seq_out):])
+
+        out = [None]
+        it = iter(g_seqs)
+        for x in seqs:
+            if not _is_float(x):
+                out.append(None)
+                continue
+            gx = next(it)[::-1]
+            out.append(set_subtensor(T.zeros_like(x)[n_done - m:n_done], gx))
+        for j, (x0, lag) in enumerate(zip(inits, self.lags)):
+            if not _is_float(x0):
+                out.append(None)
+                continue
+            gs = g_states[j] if lag > 1 else g_states[j].dimshuffle(
+                ["x"] + list(range(g_states[j].type.ndim)))
+            if tg >= 0:
+                gs = T.switch(T.le(n_done, tg), gs, constant(np.zeros((), x0.type.dtype)))
+            if g_bufs[j] is not None:
+                gs = gs + g_bufs[j][:lag]
+            out.append(gs)
+        out += [None] * len(carries)
+        it = iter(g_acc)
+        out += [next(it) if _is_float(v) else None for v in new_w]
+        return out
+
+
+    def _grad_with_carry_history(self, inputs, output_grads):
+        """The gradient when carries matter: the same loop with every carry as a recurrent
+        output (keeping its per-step history) is differentiated instead. This recomputes
+        the loop; it serves shared variables read and updated in fn, and second
+        derivatives (the gradient of a backward loop's sums)."""
+        from symrnn.tensor.basic import as_tensor_variable
+        from symrnn.tensor.indexing import set_subtensor
+        from symrnn.tensor.math import zeros_like
+        nr, nn, nc = self.n_rec, self.n_nit, self.n_shared
+        outs = self.inner_outputs
+        hist = Scan(self.inner_inputs, outs[:nr] + outs[nr + nn:nr + nn + nc] + outs[nr:nr + nn]
+                    + outs[nr + nn + nc:], self.n_seqs, self.rec_taps + ((-1,),) * nc, nn, 0,
+                    self.as_while, self.truncate_gradient, self.name, self.unroll)
+        n, seqs, inits, carries, nonseqs = self.split_outer(inputs)
+        bufs = [as_tensor_variable(c).dimshuffle(["x"] + list(range(c.type.ndim)))
+                for c in carries]
+        node = hist.make_node(n, *seqs, *inits, *bufs, *nonseqs)
+        g_c = [None if g is None else set_subtensor(zeros_like(b)[-1], g)
+               for g, b in zip(output_grads[nr + nn:], node.outputs[nr:nr + nc])]
+        grads = hist.L_op(node.inputs, node.outputs,
+                          list(output_grads[:nr]) + g_c + list(output_grads[nr:nr + nn]))
+        k = 1 + self.n_seqs + nr
+        return grads[:k] + [None if g is None else g[0] for g in grads[k:k + nc]] \
+            + grads[k + nc:]
+
+
+def _graph_key(inputs, outputs):
+    """A structural key of an inner graph: equal graphs (up to names) get equal keys, in
+    every process, so equal Scans merge and compile caches can key on them."""
+    from symrnn.graph import Constant, toposort
+    index = {id(v): f"in{k}:{v.type}" for k, v in enumerate(inputs)}
+
+    def ref(v):
+        if id(v) not in index:
+            if isinstance(v, Constant):
+                d = np.asarray(v.data)
+                index[id(v)] = f"{v.type}{d.shape}:{hashlib.sha1(d.tobytes()).hexdigest()}"
+            else:
+                raise ValueError(f"Scan: the inner graph reads {v}, which is not an inner input")
+        return index[id(v)]
+    lines = []
+    for n, node in enumerate(toposort(outputs, blockers=inputs)):
+        props = ", ".join(str(p) for p in node.op._props())
+        lines.append(f"{type(node.op).__name__}{{{props}}}({', '.join(map(ref, node.inputs))})")
+        index.update((id(o), f"n{n}.{k}") for k, o in enumerate(node.outputs))
+    lines.append(", ".join(map(ref, outputs)))
+    return hashlib.sha1("\n".join(lines).encode()).hexdigest()[:20]
+
+
+def _reuse_outputs(outputs, step_outputs):
+    """``outputs`` reading placeholders instead of recomputing a forward step output (the
+    gradients of tanh, exp, sigmoid... rebuild the node they differentiate)."""
+    from symrnn.graph import toposort
+    keys = {}
+    for j, o in enumerate(step_outputs):
+        if o.owner is not None:
+            keys.setdefault((o.owner.op, tuple(map(id, o.owner.inputs)), o.index), j)
+    repl, stored = {}, {}
+    for node in toposort(outputs):
+        for out in node.outputs:
+            j = keys.get((node.op, tuple(map(id, node.inputs)), out.index))
+            if j is not None:
+                if j not in stored:
+                    stored[j] = step_outputs[j].type(f"out{j}[t]")
+                repl[out] = stored[j]
+    if not repl:
+        return outputs, []
+    return clone_replace(outputs, repl, rebuild=False), sorted(stored.items())
+
+
+def _store(buf, i, value, t, what, node):
+    """buf[i] = value (step t's), refusing a value whose shape differs from the earlier steps'."""
+    value = np.asarray(value)
+    if value.shape != buf.shape[1:]:
+        raise op_error(str(node.op), f"step {t} produced {what} of shape {value.shape}, "
+                       f"but it must keep the shape {buf.shape[1:]} (of its initial value or "
+                       "of earlier steps)", ValueError, node.trace)
+    buf[i] = value

@@ -1,0 +1,409 @@
+"""scan(): loops in the graph, as Theano's theano.scan; and map, reduce, foldl, foldr.
+
+scan() calls the step function ``fn`` once, on symbolic stand-ins for one step's
+arguments, and turns what it returns into the inner graph of a Scan op
+(symrnn/ops/scan.py, whose docstring draws the op's layout).
+"""
+import builtins
+import inspect
+from collections import OrderedDict
+
+from symrnn.graph import Constant, Variable, clone_replace, op_error, toposort
+from symrnn.ops.scan import Scan
+from symrnn.shared import SharedVariable
+
+
+def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None,
+         truncate_gradient=-1, go_backwards=False, mode=None, name=None, strict=False,
+         return_list=False, unroll=1, checkpoint=None):
+    """Repeat ``fn`` over the leading axis of ``sequences``, feeding outputs back.
+
+    Returns ``(outputs, updates)``: one output (bare unless ``return_list``) or a
+    list, and an OrderedDict of shared-variable updates for ``function(...,
+    updates=updates)``. It computes what this Python loop computes::
+
+        def scan(fn, sequences, outputs_info, non_sequences, n_steps):
+            n = min([len(x) for x in sequences] + [n_steps])   # after taps
+            prev = [init for init in outputs_info]              # None: not fed back
+            results = [[] for _ in outputs_info]
+            for t in range(n):
+                args = [x[t] for x in sequences]               # one per tap: x[t + k]
+                args += [p for p in prev if p is not None]     # one per tap: h[t - k]
+                outs = fn(*args, *non_sequences)
+                for r, o in zip(results, outs):
+                    r.append(o)
+                prev = [o if p is not None else None for o, p in zip(outs, prev)]
+                # fn may also return until(cond): stop after the step where cond holds
+            return [np.stack(r) for r in results]
+
+    Parameters
+    ----------
+    fn : callable
+        Takes, in order: each sequence's slices (one per tap), each fed-back
+        output's previous values (one per tap), then the non-sequences (the
+        very variables given, so ``T.grad(..., W)`` works inside ``fn``).
+        Returns outputs, and optionally an updates dict and/or ``until(cond)``.
+    sequences : variable, dict(input=x, taps=[...]) or a list of them
+        Taps are ints (default [0]); step t reads ``x[t + k]`` (shifted so that
+        the first step is valid). The loop runs over the shortest sequence.
+    outputs_info : list of None, initial values or dict(initial=x0, taps=[-k, ..., -1])
+        None: an output not fed back. An initial value: fed back as tap -1.
+        With other taps ``x0`` has a leading axis of length ``k`` (oldest first).
+    non_sequences : list of variables passed unchanged to every step.
+        Shared and outer variables used by ``fn`` without being passed are found
+        and passed too (gradients reach them); ``strict=True`` forbids that.
+    n_steps : int or integer scalar; at most this many steps (required without sequences).
+    truncate_gradient : int; when > 0 the gradient goes back only that many steps.
+    go_backwards : bool; iterate the sequences from the end (outputs in iteration order).
+    unroll : int; steps per loop iteration in compiled backends (same results).
+    checkpoint : int k; checkpointed BPTT: the loop runs as chunks of k steps, the
+        gradient keeps only each chunk's first state and recomputes the chunk's steps
+        (taps and all outputs allowed; not with until, updates or truncate_gradient).
+    """
+    from symrnn.tensor.basic import as_tensor_variable
+    if not callable(fn):
+        raise TypeError(f"scan: fn must be callable, got {type(fn).__name__}")
+    args, inner_ins, info = [], [], []
+    seq_outer = _sequences(sequences, go_backwards, args, inner_ins, info)
+    n = _n_steps(n_steps, seq_outer)
+    rec = _outputs_info(outputs_info)
+    rec_outer, rec_taps = [], []
+    for j, entry in enumerate(rec):
+        if entry is None:
+            continue
+        init, taps = entry
+        base = init.name or f"out{j}"
+        tap_type = init.type if taps == [-1] else init.type.clone(
+            broadcastable=init.type.broadcastable[1:])
+        for k in taps:
+            ph = tap_type(f"{base}[t{k}]")
+            args.append(ph)
+            inner_ins.append(ph)
+            info.append((ph.name, f"outputs_info[{j}]" + (f" tap {k}" if taps != [-1] else "")))
+        buf = init.dimshuffle(["x"] + list(range(init.type.ndim))) if taps == [-1] else init
+        rec_outer.append(buf)
+        rec_taps.append(tuple(taps))
+    nonseqs = [as_tensor_variable(v) for v in _as_list(non_sequences)]
+    ns_ph = [v.type(v.name) for v in nonseqs]
+    for i, v in enumerate(nonseqs):
+        args.append(v)
+        info.append((v.name or str(v), f"non_sequences[{i}]"))
+    _check_arity(fn, info)
+
+    outs, updates, cond = _split_return(fn(*args))
+    if not rec:
+        rec = [None] * len(outs)
+    elif len(outs) != len(rec):
+        raise op_error("scan", f"fn returned {len(outs)} outputs but outputs_info has "
+                       f"{len(rec)} entries; give None in outputs_info for each output "
+                       "that is not fed back", ValueError)
+    rec_idx = [j for j, e in enumerate(rec) if e is not None]
+    nit_idx = [j for j, e in enumerate(rec) if e is None]
+    for j in rec_idx:
+        outs[j] = _check_fed_back(j, outs[j], rec[j][0], rec[j][1], info)
+    shared_upd = list(updates.keys())
+    carry_ph = [s.type(s.name) for s in shared_upd]
+    upd_vals = [_fit_update(s, updates[s]) for s in shared_upd]
+    info_carry = [(s.name or str(s), "a shared variable updated by fn") for s in shared_upd]
+    inner_outs = [outs[j] for j in rec_idx] + [outs[j] for j in nit_idx] + upd_vals
+    if cond is not None:
+        inner_outs.append(cond)
+
+    # the outer variables fn used become inner placeholders
+    repl = dict(zip(nonseqs, ns_ph))
+    repl.update(zip(shared_upd, carry_ph))
+    inner_outs = clone_replace(inner_outs, repl, rebuild=False)
+    placeholders = inner_ins + carry_ph + ns_ph
+    free = _free_variables(inner_outs, placeholders)
+    if strict and free:
+        names = ", ".join(builtins.map(str, free))
+        raise op_error("scan", f"strict=True but fn uses {names} without receiving it; add it "
+                       "to non_sequences", ValueError)
+    free_ph = [v.type(v.name) for v in free]
+    inner_outs = clone_replace(inner_outs, dict(zip(free, free_ph)), rebuild=False)
+    info_free = [(v.name or str(v), "implicit: shared variable" if isinstance(
+        v, SharedVariable) else "implicit: outer variable") for v in free]
+    n_in = len(inner_ins)
+    op = Scan(inner_ins + carry_ph + ns_ph + free_ph, inner_outs, len(seq_outer), rec_taps,
+              len(nit_idx), len(shared_upd), as_while=cond is not None,
+              truncate_gradient=truncate_gradient, name=name, unroll=unroll,
+              arg_info=info[:n_in] + info_carry + info[n_in:] + info_free)
+    if checkpoint is not None:
+        if cond is not None or shared_upd or truncate_gradient != -1:
+            raise op_error("scan", "checkpoint=k cannot be combined with until, updates or "
+                           "truncate_gradient", ValueError)
+        outs = _checkpointed(op, int(checkpoint), n, seq_outer, rec_outer, nonseqs + free)
+        results = [None] * len(rec)
+        for o, j in zip(outs, rec_idx + nit_idx):
+            results[j] = o
+        return (results[0] if len(results) == 1 and not return_list else results), OrderedDict()
+    node = op.make_node(n, *seq_outer, *rec_outer, *shared_upd, *nonseqs, *free)
+    results = [None] * len(rec)
+    for k, j in enumerate(rec_idx):
+        results[j] = node.outputs[k][-rec_taps[k][0]:]
+    for k, j in enumerate(nit_idx):
+        results[j] = node.outputs[len(rec_idx) + k]
+    new_updates = OrderedDict(zip(shared_upd, node.outputs[len(rec):]))
+    if len(results) == 1 and not return_list:
+        return results[0], new_updates
+    return results, new_updates
+
+
+# ---- normalising the arguments ----
+
+def _as_list(x):
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _sequences(sequences, go_backwards, args, inner_ins, info):
+    """Slice each (sequence, tap) as Theano 1.0 does; append their step placeholders."""
+    from symrnn.tensor.basic import as_tensor_variable
+    outer = []
+    for i, s in enumerate(_as_list(sequences)):
+        if isinstance(s, dict):
+            if "input" not in s:
+                raise ValueError(f"scan: sequences[{i}] is a dict without 'input'")
+            x, taps = s["input"], list(_as_list(s.get("taps", [0])) or [0])
+        else:
+            x, taps = s, [0]
+        x = as_tensor_variable(x)
+        if x.type.ndim == 0:
+            raise op_error("scan", f"sequences[{i}] ({x}) is a scalar; a sequence needs a "
+                           "leading (time) axis", TypeError)
+        if not all(isinstance(k, int) for k in taps):
+            raise TypeError(f"scan: taps of sequences[{i}] must be ints, got {taps}")
+        if go_backwards:
+            x = x[::-1]
+        lo, hi = min(min(taps), 0), max(max(taps), 0)
+        base = s["input"].name if isinstance(s, dict) else x.name
+        base = base or (s.name if isinstance(s, Variable) else None) or f"sequences[{i}]"
+        for k in taps:
+            part = x[k - lo:-(hi - k)] if hi - k else x[k - lo:]
+            ph = x.type.clone(broadcastable=x.type.broadcastable[1:])(
+                f"{base}[t]" if k == 0 else f"{base}[t{k:+d}]")
+            outer.append(part)
+            args.append(ph)
+            inner_ins.append(ph)
+            info.append((ph.name, f"sequences[{i}]" + (f" tap {k}" if taps != [0] else "")))
+    return outer
+
+
+def _n_steps(n_steps, seqs):
+    """The int64 number of steps: the shortest sequence, cut by ``n_steps``."""
+    from symrnn.tensor import math as T
+    from symrnn.tensor.basic import as_tensor_variable, constant
+    import numpy as np
+    if n_steps is None and not seqs:
+        raise op_error("scan", "give at least one sequence or n_steps", ValueError)
+    lengths = [s.shape[0] for s in seqs]
+    if n_steps is not None:
+        if isinstance(n_steps, (bool, float, np.floating)):
+            raise op_error("scan", f"n_steps must be an integer, got {n_steps!r}", TypeError)
+        if isinstance(n_steps, (int, np.integer)):
+            if n_steps <= 0:
+                raise op_error("scan", f"n_steps must be positive, got {n_steps}", ValueError)
+            n_steps = constant(np.int64(n_steps))
+        n_steps = as_tensor_variable(n_steps)
+        if n_steps.type.ndim != 0 or not n_steps.type.dtype.startswith(("int", "uint")):
+            raise op_error("scan", f"n_steps must be an integer scalar, got {n_steps.type}; "
+                           "use T.cast(n, 'int64')", TypeError)
+        lengths.append(T.cast(n_steps, "int64"))
+    n = lengths[0]
+    for other in lengths[1:]:
+        n = T.minimum(n, other)
+    return n
+
+
+def _outputs_info(outputs_info):
+    """Per output: None (mapped) or (initial value, ascending negative taps)."""
+    from symrnn.tensor.basic import as_tensor_variable
+    out = []
+    for j, e in enumerate(_as_list(outputs_info)):
+        if isinstance(e, dict):
+            if e.get("initial") is None:
+                out.append(None)
+                continue
+            taps = sorted(set(_as_list(e.get("taps", [-1]))))
+            if not taps or any(not isinstance(k, int) or k >= 0 for k in taps):
+                raise op_error("scan", f"outputs_info[{j}] taps must be negative ints, got "
+                               f"{e.get('taps')}", ValueError)
+            init = as_tensor_variable(e["initial"])
+            if taps != [-1] and init.type.ndim == 0:
+                raise op_error("scan", f"outputs_info[{j}] has taps {taps}, so its initial "
+                               f"value needs a leading axis of length {-taps[0]} (the "
+                               f"{-taps[0]} previous values), got {init.type}", ValueError)
+            out.append((init, taps))
+        elif e is None:
+            out.append(None)
+        else:
+            out.append((as_tensor_variable(e), [-1]))
+    return out
+
+
+def _check_arity(fn, info):
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(*range(len(info)))
+    except TypeError:
+        listing = ", ".join(f"{label} from {src}" for label, src in info) or "nothing"
+        raise op_error("scan", f"fn{sig} cannot take the {len(info)} arguments scan passes, "
+                       f"in this order: {listing}", TypeError) from None
+
+
+def _split_return(ret):
+    """(outputs, updates, until condition) from what fn returned, in Theano's orders."""
+    from symrnn.scan_module import until
+    outs, updates, cond = [], OrderedDict(), None
+    parts = list(ret) if isinstance(ret, (list, tuple)) and not _is_pairs(ret) else [ret]
+    for p in parts:
+        if p is None:
+            continue
+        if isinstance(p, until):
+            cond = p.condition
+        elif isinstance(p, dict):
+            updates.update(p)
+        elif isinstance(p, (list, tuple)) and p and _is_pairs(p):
+            updates.update(p)
+        elif isinstance(p, (list, tuple)):
+            outs.extend(p)
+        else:
+            outs.append(p)
+    from symrnn.tensor.basic import as_tensor_variable
+    for s in updates:
+        if not isinstance(s, SharedVariable):
+            raise op_error("scan", f"fn returned an update for {s!r}, which is not a shared "
+                           "variable", TypeError)
+    return [as_tensor_variable(o) for o in outs], updates, cond
+
+
+def _is_pairs(items):
+    return bool(items) and all(isinstance(p, (list, tuple)) and len(p) == 2
+                               and isinstance(p[0], SharedVariable) for p in items)
+
+
+def _check_fed_back(j, out, init, taps, info):
+    """The new value of output ``j``, whose type must equal its previous value's."""
+    want = init.type if taps == [-1] else init.type.clone(
+        broadcastable=init.type.broadcastable[1:])
+    if out.type == want:
+        return out
+    if isinstance(out, Constant) and out.type.ndim == want.ndim:
+        from symrnn.tensor.basic import constant
+        import numpy as np
+        return constant(np.asarray(out.data, dtype=want.dtype), ndim=want.ndim)
+    if out.type.dtype != want.dtype:
+        fix = f"T.cast(new_value, '{want.dtype}') in fn (or cast the initial value)"
+    elif out.type.ndim != want.ndim:
+        fix = "return a value with as many dimensions as the initial value"
+    else:
+        axes = [d for d, (a, b) in enumerate(zip(out.type.broadcastable, want.broadcastable))
+                if a != b]
+        listed = ", ".join(builtins.map(str, axes))
+        fix = (f"T.unbroadcast(initial, {listed}) on the initial value, or T.addbroadcast / "
+               f"T.unbroadcast on the returned value (axes {axes})")
+    built = f"\n  The returned value was built at {out.owner.trace}" if out.owner else ""
+    raise op_error("scan", f"output {j} is fed back to the next step, so fn must return it "
+                   f"with the type of its initial value (outputs_info[{j}]): {want}; fn "
+                   f"returned {out.type}. Fix: {fix}.{built}", TypeError)
+
+
+def _fit_update(shared, value):
+    from symrnn.tensor.basic import as_tensor_variable, patternbroadcast
+    value = as_tensor_variable(value)
+    if value.type.dtype != shared.type.dtype or value.type.ndim != shared.type.ndim:
+        raise op_error("scan", f"the update of {shared} ({shared.type}) returned by fn has "
+                       f"type {value.type}; use T.cast(value, '{shared.type.dtype}')", TypeError)
+    return patternbroadcast(value, shared.type.broadcastable)
+
+
+def _free_variables(outputs, placeholders):
+    """Outer variables the inner graph reads: the largest parts not depending on a step
+    argument (computed once, outside the loop); constants stay inside."""
+    dep = set(builtins.map(id, placeholders))
+    for node in toposort(outputs, blockers=placeholders):
+        if any(id(i) in dep for i in node.inputs):
+            dep.update(builtins.map(id, node.outputs))
+    free, seen = [], set()
+
+    def visit(v):
+        if id(v) not in dep and not isinstance(v, Constant) and id(v) not in seen:
+            seen.add(id(v))
+            free.append(v)
+    for node in toposort(outputs, blockers=placeholders):
+        if any(id(o) in dep for o in node.outputs):
+            for i in node.inputs:
+                visit(i)
+    for o in outputs:
+        visit(o)
+    return free
+
+
+def _checkpointed(op, k, n, seqs, bufs, nonseqs):
+    """The loop of ``op`` as an outer scan over chunks of k steps, each running ``op``.
+
+    The outer scan stores each chunk's first state; its gradient recomputes a chunk's
+    k steps from that state, then runs their backward loop. Each chunk's outputs are
+    padded to k rows (the last chunk may be shorter) and cut to n steps at the end.
+    """
+    from symrnn.tensor import math as T
+    from symrnn.tensor.basic import unbroadcast
+    from symrnn.tensor.extra_ops import arange
+    if k < 1:
+        raise op_error("scan", f"checkpoint must be a positive int, got {k}", ValueError)
+    n_chunks = (n + k - 1) // k
+    chunked = []
+    for x in seqs:
+        tail = [x.shape[i] for i in range(1, x.type.ndim)]
+        pad = T.zeros([n_chunks * k - n] + tail, dtype=x.type.dtype)
+        chunked.append(T.concatenate([x[:n], pad]).reshape([n_chunks, k] + tail))
+    nr, n_seq = op.n_rec, len(seqs)
+
+    def chunk(c, *args):
+        steps = T.minimum(k, n - c * k)
+        chunk_seqs, prev = args[:n_seq], args[n_seq:n_seq + nr]
+        outs = op.make_node(steps, *chunk_seqs, *prev, *args[n_seq + nr:-1]).outputs
+        per_step = [o[lag:] for o, lag in zip(outs, op.lags)] + outs[nr:]
+        padded = [T.concatenate([o, T.zeros([k - steps] + [o.shape[i] for i in range(
+            1, o.type.ndim)], dtype=o.type.dtype)]) for o in per_step]
+        return [o[-lag:] for o, lag in zip(outs, op.lags)] + padded
+    out, _ = scan(chunk, sequences=[arange(n_chunks)] + chunked,
+                  outputs_info=[unbroadcast(b, 0) for b in bufs] + [None] * (nr + op.n_nit),
+                  non_sequences=nonseqs + [n], return_list=True, name=f"{op.name}_chunks")
+    full = []
+    for o in out[nr:]:
+        shape = [n_chunks * k] + [o.shape[i] for i in range(2, o.type.ndim)]
+        full.append(o.reshape(shape)[:n])
+    return full
+
+
+# ---- the classic helpers ----
+
+def map(fn, sequences, non_sequences=None, truncate_gradient=-1, go_backwards=False,
+        mode=None, name=None):
+    """``[fn(x[t], *non_sequences) for t]`` as a graph (scan with no fed-back output)."""
+    return scan(fn, sequences, [], non_sequences, truncate_gradient=truncate_gradient,
+                go_backwards=go_backwards, mode=mode, name=name)
+
+
+def reduce(fn, sequences, outputs_info, non_sequences=None, go_backwards=False, mode=None,
+           name=None):
+    """Like functools.reduce: scan keeping only the last value of each output."""
+    outs, updates = scan(fn, sequences, outputs_info, non_sequences, go_backwards=go_backwards,
+                         mode=mode, name=name, return_list=True)
+    outs = [o[-1] for o in outs]
+    return (outs[0] if len(outs) == 1 else outs), updates
+
+
+def foldl(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None):
+    """reduce from the first element to the last."""
+    return reduce(fn, sequences, outputs_info, non_sequences, False, mode, name)
+
+
+def foldr(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None):
+    """reduce from the last element to the first."""
+    return reduce(fn, sequences, outputs_info, non_sequences, True, mode, name)

@@ -1,0 +1,47 @@
+"""Theano's ``theano.scan_module``: ``until`` (stop a scan early) and ``explain``.
+
+    def step(x, acc):
+        new = acc + x
+        return new, until(new > 10)      # stop after the first step where new > 10
+"""
+from symrnn.scan import foldl, foldr, map, reduce, scan  # noqa: F401
+
+
+class until:
+    """Returned by a scan step function (with its outputs) to stop the loop when ``condition``
+    is true: the step that makes it true is the last one done."""
+
+    def __init__(self, condition):
+        from symrnn.tensor.basic import as_tensor_variable
+        self.condition = as_tensor_variable(condition)
+        if self.condition.type.ndim != 0:
+            raise TypeError(f"until: the condition must be a scalar, got {self.condition.type}"
+                            " (reduce it, e.g. with T.all or T.any)")
+
+
+def explain(outputs, file=None):
+    """A table of every scan in the graph of ``outputs``: each step argument, where it comes
+    from, and its type. Returns the text; prints it too unless ``file='str'``."""
+    import sys
+    from symrnn.graph import ancestors
+    from symrnn.ops.scan import Scan
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    nodes, seen = [], set()
+    for v in ancestors(list(outputs)):
+        if v.owner is not None and isinstance(v.owner.op, Scan) and id(v.owner) not in seen:
+            seen.add(id(v.owner))
+            nodes.append(v.owner)
+    lines = []
+    for node in reversed(nodes):
+        op = node.op
+        lines.append(f"{op} ({op.n_seqs} sequence inputs, {op.n_rec} recurrent, {op.n_nit} "
+                     f"mapped, {op.n_shared} carried, {op.n_nonseqs} non-sequence inputs):")
+        info = [(label or str(v), source) for (label, source), v in
+                zip(op.arg_info or [(None, "")] * len(op.inner_inputs), op.inner_inputs)]
+        width = max(len(a) for a, _ in info) if info else 0
+        for k, ((label, source), v) in enumerate(zip(info, op.inner_inputs)):
+            lines.append(f"  arg {k}: {label:<{width}}  from {source:<28} {v.type}")
+    text = "\n".join(lines) if lines else "no scan in this graph"
+    if file != "str":
+        print(text, file=file or sys.stdout)
+    return text
