@@ -28,3 +28,6 @@ def rewrite_graph(fgraph, mode):
         if mode in modes and name not in off:
             fn(fgraph)
     return fgraph
+
+
+from symrnn.rewrite import basic, scan  # noqa: E402,F401  (registers the rewrites, in order)

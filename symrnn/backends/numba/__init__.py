@@ -1,0 +1,262 @@
+"""The numba backend: a whole graph becomes one generated Python source, compiled by njit.
+
+``compile_graph`` writes one function whose body computes every node in
+topological order (translations per op family in the sibling modules, scan
+loops included), stores the source in the disk cache (symrnn.compile.cache) and
+compiles it for the argument types. An op with no translation runs its NumPy
+``perform``; the graph is then cut into compiled segments joined by those
+Python calls, with a warning naming the op.
+
+Run-time checks in the generated code raise ``ValueError(k)`` /
+``IndexError(k)`` (k numbers the failing node); the thunk re-raises them
+as errors naming the node and the user's line, with the NumPy backend's
+message when it gives one.
+"""
+import warnings
+
+import numba  # noqa: F401  (ImportError here means: no numba backend)
+import numpy as np
+from numba import types
+
+from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
+from symrnn.backends.numba import nnet, runtime  # noqa: F401
+from symrnn.backends.numba.scan import nested_nodes
+from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
+from symrnn.compile import cache
+from symrnn.compile.function import fresh_array
+from symrnn.graph import Constant, op_error
+
+_WARNED = set()
+_HEADER = ("import numpy as np\nfrom numba import njit\n"
+           "from symrnn.backends.numba import runtime as rt\n\n\n")
+_SALT = None
+
+
+def available():
+    return True
+
+
+def _salt():
+    """Versions the cached machine code depends on (numba, the runtime helpers)."""
+    global _SALT
+    if _SALT is None:
+        import hashlib
+        with open(runtime.__file__, "rb") as f:
+            _SALT = f"{numba.__version__}:{hashlib.sha1(f.read()).hexdigest()}"
+    return _SALT
+
+
+def to_host(value):
+    return value
+
+
+def fresh(value, given_ids):
+    """Compiled outputs never alias the arguments (the source copies those): hand out as is."""
+    if id(value) in given_ids:
+        return np.array(value)
+    return value
+
+
+# ---- source generation ----
+
+def generate(nodes, inputs, outputs, name="fn"):
+    """(source, node table, array constants) of one function computing ``outputs``."""
+    clients = {}
+    for node in nodes:
+        for v in node.inputs:
+            clients.setdefault(id(v), []).append(node)
+    for v in outputs:
+        clients.setdefault(id(v), []).append("output")
+    table = []
+    ctx = Ctx(table, clients)
+    args = []
+    for k, v in enumerate(inputs):
+        arg = f"x{k}"
+        args.append(arg)
+        if v.type.ndim == 0:
+            ctx.line(f"s_x{k} = {arg}[()]")
+            ctx.define(v, f"s_x{k}")
+        else:
+            ctx.define(v, arg, alias=True)
+    consts = []
+    seen = set()
+    for node in nested_nodes(nodes):
+        for v in node.inputs:
+            if isinstance(v, Constant) and np.ndim(v.data) > 0 and id(v) not in seen:
+                seen.add(id(v))
+                consts.append(v)
+                args.append(f"c{len(consts) - 1}")
+                ctx.define(v, args[-1], alias=True)
+    for v in outputs:
+        if isinstance(v, Constant) and id(v) not in seen and np.ndim(v.data) > 0:
+            seen.add(id(v))
+            consts.append(v)
+            args.append(f"c{len(consts) - 1}")
+            ctx.define(v, args[-1], alias=True)
+    for node in nodes:
+        emit(node.op, node, ctx)
+    rets = []
+    for v in outputs:
+        ref = ctx.name(v)
+        if v.type.ndim == 0:
+            ref = f"rt.as0d({ref}, np.{'bool_' if v.type.dtype == 'bool' else v.type.dtype})"
+        elif id(v) in ctx.alias:
+            ref = f"{ref}.copy()"
+        rets.append(ref)
+    ctx.line(f"return {tuple_text(rets)}")
+    head = f"@njit(cache=True, nogil=True, error_model='numpy')\ndef {name}({', '.join(args)}):\n"
+    return _HEADER + head + "\n".join(ctx.lines) + "\n", table, consts
+
+
+def _nbtype(v):
+    dtype = np.dtype("bool" if v.type.dtype == "bool" else v.type.dtype)
+    return types.Array(numba.from_dtype(dtype), v.type.ndim, "C")
+
+
+def _compile(source, sig):
+    """The njit dispatcher of ``source``'s ``fn``, compiled for ``sig`` (disk-cached)."""
+    mod = cache.load_module(source, "numba", _salt())
+    try:
+        mod.fn.compile(sig)
+    except Exception as e:  # noqa: BLE001  (anything but a compile error: a bad cache entry)
+        if isinstance(e, numba.core.errors.NumbaError):
+            raise
+        cache.forget(source, "numba", _salt())  # a damaged cache entry: rebuild it
+        mod = cache.load_module(source, "numba", _salt(), fresh=True)
+        mod.fn.compile(sig)
+    return mod.fn
+
+
+def _prep(v, dtype):
+    """``v`` as the compiled code's argument type: a writeable C-contiguous ``dtype`` array."""
+    if type(v) is np.ndarray and v.dtype == dtype and v.flags.c_contiguous and \
+            v.flags.writeable:
+        return v
+    return np.array(v, dtype=dtype, order="C")
+
+
+class Segment:
+    """One compiled function: a run of translatable nodes."""
+
+    def __init__(self, nodes, inputs, outputs):
+        self.inputs, self.outputs = inputs, outputs
+        self.source, self.table, consts = generate(nodes, inputs, outputs)
+        self.consts = [np.ascontiguousarray(c.data) for c in consts]
+        sig = tuple(_nbtype(v) for v in list(inputs) + consts)
+        self.dtypes = [np.dtype(v.type.dtype) for v in inputs]
+        # the compiled entry point itself: no type dispatch per call (_prep fixes the types)
+        self.fn = _compile(self.source, sig).overloads[sig].entry_point
+
+    def __call__(self, values):
+        return self.fn(*[_prep(v, d) for v, d in zip(values, self.dtypes)], *self.consts)
+
+
+def _explain(err, fgraph, values, tables):
+    """The error to raise for ``err`` out of compiled code."""
+    if getattr(err, "symrnn_reported", False):
+        return err
+    from symrnn.backends import numpy as ref
+    try:
+        ref.compile_graph(fgraph)(values)
+    except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
+        if getattr(e, "symrnn_reported", False) or type(e) is type(err):
+            return e
+    k = err.args[0] if err.args and isinstance(err.args[0], int) else None
+    for table in tables:
+        if k is not None and k < len(table):
+            node = table[k]
+            return op_error(str(node.op), f"run-time check failed ({type(err).__name__}): "
+                            "shapes or indices do not fit", type(err), node.trace)
+    return err
+
+
+def _plan(order):
+    """Cut ``order`` into runs of translatable nodes and single Python nodes."""
+    runs = []
+    for node in order:
+        kind = "jit" if translatable(node) else "py"
+        if kind == "jit" and runs and runs[-1][0] == "jit":
+            runs[-1][1].append(node)
+        else:
+            runs.append((kind, [node]))
+    return runs
+
+
+def compile_graph(fgraph):
+    """A thunk running ``fgraph`` as compiled code (segments around untranslatable ops)."""
+    order = fgraph.toposort()
+    inputs, outputs = list(fgraph.inputs), list(fgraph.outputs)
+    runs = _plan(order)
+    for kind, nodes in runs:
+        if kind == "py" and type(nodes[0].op).__name__ not in _WARNED:
+            _WARNED.add(type(nodes[0].op).__name__)
+            warnings.warn(f"symrnn numba backend: no translation for {nodes[0].op} "
+                          f"({type(nodes[0].op).__name__}); it runs in Python between "
+                          "compiled segments", stacklevel=3)
+    if not order:
+        def thunk(values):
+            by_id = dict(zip(map(id, inputs), values))
+            return [by_id[id(v)] if id(v) in by_id else np.array(v.data) for v in outputs]
+        thunk.source = ""
+        return thunk
+    if len(runs) == 1 and runs[0][0] == "jit":
+        seg = Segment(order, inputs, outputs)
+        tables = [seg.table]
+
+        def thunk(values):
+            try:
+                return list(seg(values))
+            except (ValueError, IndexError, ZeroDivisionError) as e:
+                raise _explain(e, fgraph, values, tables) from None
+        thunk.source = seg.source
+        return thunk
+    return _segmented(fgraph, runs, inputs, outputs)
+
+
+def _segmented(fgraph, runs, inputs, outputs):
+    from symrnn.backends.numpy import run_node
+    needed_later = [set(map(id, outputs))]
+    for kind, nodes in reversed(runs[1:]):
+        later = set(needed_later[0])
+        for n in nodes:
+            later.update(id(v) for v in n.inputs)
+        needed_later.insert(0, later)
+    steps = []
+    for (kind, nodes), later in zip(runs, needed_later):
+        if kind == "py":
+            steps.append(("py", nodes[0]))
+            continue
+        produced = {id(o) for n in nodes for o in n.outputs}
+        seg_in, seen = [], set()
+        for n in nodes:
+            for v in n.inputs:
+                if id(v) not in produced and id(v) not in seen and \
+                        not isinstance(v, Constant):
+                    seen.add(id(v))
+                    seg_in.append(v)
+        seg_out = [o for n in nodes for o in n.outputs if id(o) in later]
+        steps.append(("jit", Segment(nodes, seg_in, seg_out)))
+    tables = [s.table for k, s in steps if k == "jit"]
+    from_python = {id(o) for k, s in steps if k == "py" for o in s.outputs}
+
+    def thunk(values):
+        store = dict(zip(map(id, inputs), values))
+        try:
+            for kind, step in steps:
+                if kind == "py":
+                    vals = [store[id(v)] if id(v) in store else v.data for v in step.inputs]
+                    store.update(zip(map(id, step.outputs), run_node(step, vals)))
+                else:
+                    res = step([store[id(v)] for v in step.inputs])
+                    store.update(zip(map(id, step.outputs), res))
+        except (ValueError, IndexError, ZeroDivisionError) as e:
+            raise _explain(e, fgraph, values, tables) from None
+        given = set(map(id, values))
+        return [np.array(v.data) if id(v) not in store else
+                fresh_array(store[id(v)], given) if id(v) in from_python else store[id(v)]
+                for v in outputs]
+    thunk.source = "\n\n".join(s.source for k, s in steps if k == "jit")
+    return thunk
+
+
+__all__ = ["compile_graph", "fresh", "to_host", "available", "generate"]

@@ -1,0 +1,166 @@
+"""Elemwise (scalar ops by name) and DimShuffle -> loops and index maps."""
+from symrnn.backends.numba.codegen import conv, emit, loops, np_dtype, tuple_text
+from symrnn.ops.elemwise import DimShuffle, Elemwise
+from symrnn.ops.reduction import Reduce
+from symrnn.types import upcast
+
+_INT = ("int", "uint", "bool")
+
+_UNARY_NP = ("exp", "log", "log1p", "expm1", "log2", "log10", "sqrt", "sin", "cos",
+             "arctan", "floor", "ceil", "round", "isnan", "isinf", "sign")
+
+# name -> function(args as expressions, output dtype) -> expression
+SCALAR = {
+    "add": lambda a, d: f"({a[0]} + {a[1]})",
+    "sub": lambda a, d: f"({a[0]} - {a[1]})",
+    "mul": lambda a, d: f"({a[0]} * {a[1]})",
+    "true_div": lambda a, d: f"({a[0]} / {a[1]})",
+    "int_div": lambda a, d: (f"rt.int_div({a[0]}, {a[1]})" if d.startswith(_INT)
+                             else f"({a[0]} // {a[1]})"),
+    "mod": lambda a, d: (f"rt.int_mod({a[0]}, {a[1]})" if d.startswith(_INT)
+                         else f"({a[0]} % {a[1]})"),
+    "pow": lambda a, d: f"({a[0]} ** {a[1]})",
+    "maximum": lambda a, d: f"rt.maximum({a[0]}, {a[1]})",
+    "minimum": lambda a, d: f"rt.minimum({a[0]}, {a[1]})",
+    "neg": lambda a, d: f"(-{a[0]})",
+    "abs": lambda a, d: f"np.abs({a[0]})",
+    "sgn": lambda a, d: f"np.sign({a[0]})",
+    "sqr": lambda a, d: f"({a[0]} * {a[0]})",
+    "sigmoid": lambda a, d: f"rt.sigmoid32({a[0]})" if d == "float32" else f"rt.sigmoid({a[0]})",
+    "tanh": lambda a, d: f"rt.tanh32({a[0]})" if d == "float32" else f"np.tanh({a[0]})",
+    "softplus": lambda a, d: f"rt.softplus({a[0]})",
+    "eq": lambda a, d: f"({a[0]} == {a[1]})",
+    "neq": lambda a, d: f"({a[0]} != {a[1]})",
+    "lt": lambda a, d: f"({a[0]} < {a[1]})",
+    "le": lambda a, d: f"({a[0]} <= {a[1]})",
+    "gt": lambda a, d: f"({a[0]} > {a[1]})",
+    "ge": lambda a, d: f"({a[0]} >= {a[1]})",
+    "and_": lambda a, d: f"({a[0]} & {a[1]})",
+    "or_": lambda a, d: f"({a[0]} | {a[1]})",
+    "xor": lambda a, d: f"({a[0]} ^ {a[1]})",
+    "invert": lambda a, d: f"(not {a[0]})" if d == "bool" else f"(~{a[0]})",
+    "switch": lambda a, d: f"({a[1]} if {a[0]} else {a[2]})",
+    "second": lambda a, d: a[1],
+    "clip": lambda a, d: f"rt.minimum(rt.maximum({a[0]}, {a[1]}), {a[2]})",
+    "identity": lambda a, d: a[0],
+}
+for _n in _UNARY_NP:
+    SCALAR[_n] = (lambda n: lambda a, d: f"np.{n}({a[0]})")(_n)
+
+_BOOL_RESULT = ("eq", "neq", "lt", "le", "gt", "ge", "isnan", "isinf")
+
+
+def scalar_expr(scalar_op, args, in_dtypes, out_dtype):
+    """The expression of ``scalar_op`` on argument expressions, as a value of ``out_dtype``."""
+    name = scalar_op.name
+    if name.startswith("cast_"):
+        return conv(args[0], out_dtype)
+    if name in _BOOL_RESULT:
+        work = upcast(*in_dtypes)
+        args = [a if d == work else conv(a, work) for a, d in zip(args, in_dtypes)]
+        return SCALAR[name](args, work)
+    if name == "switch":
+        args = [args[0]] + [a if d == out_dtype else conv(a, out_dtype)
+                            for a, d in zip(args[1:], in_dtypes[1:])]
+        return SCALAR[name](args, out_dtype)
+    args = [a if d == out_dtype else conv(a, out_dtype) for a, d in zip(args, in_dtypes)]
+    if name == "pow" and args[1] in (f"{np_dtype(out_dtype)}(2.0)", f"{np_dtype(out_dtype)}(1.0)"):
+        return args[0] if args[1].endswith("(1.0)") else conv(f"({args[0]} * {args[0]})",
+                                                              out_dtype)
+    return conv(SCALAR[name](args, out_dtype), out_dtype)
+
+
+def _supports(node):
+    name = node.op.scalar_op.name
+    return name.startswith("cast_") or name in SCALAR
+
+
+def _fusable(node, ctx):
+    """Leave the output lazy: one reader, an Elemwise/Reduce over the same shape."""
+    out = node.outputs[0]
+    readers = ctx.clients.get(id(out), [])
+    if out.type.ndim == 0 or len(readers) != 1:
+        return False
+    reader = readers[0]
+    if reader == "output" or reader is None:
+        return False
+    if isinstance(reader.op, Elemwise):
+        return reader.outputs[0].type.broadcastable == out.type.broadcastable
+    return isinstance(reader.op, Reduce)
+
+
+@emit.register(Elemwise)
+def _elemwise(op, node, ctx):
+    out = node.outputs[0]
+    dtype = out.type.dtype
+    in_dtypes = [v.type.dtype for v in node.inputs]
+    if out.type.ndim == 0:
+        args = [ctx.elem(v, []) for v in node.inputs]
+        name = ctx.fresh("s")
+        ctx.line(f"{name} = {scalar_expr(op.scalar_op, args, in_dtypes, dtype)}")
+        ctx.define(out, name)
+        return
+    shape = []
+    for d in range(out.type.ndim):
+        lengths = [ctx.shape(v, d) for v in node.inputs if not v.type.broadcastable[d]]
+        if not lengths:
+            shape.append("1")
+            continue
+        n = ctx.fresh("n")
+        ctx.line(f"{n} = {lengths[0]}")
+        for other in lengths[1:]:
+            ctx.check(f"{other} == {n}", node, "ValueError")
+        shape.append(n)
+    inputs = list(node.inputs)
+
+    def elem(c, idx):
+        args = [c.elem(v, idx) for v in inputs]
+        return scalar_expr(op.scalar_op, args, in_dtypes, dtype)
+
+    def make(c):
+        name = c.fresh("a")
+        c.line(f"{name} = np.empty({tuple_text(shape)}, {np_dtype(dtype)})")
+        idx, nest = loops(c, shape)
+        with nest:
+            c.line(f"{name}[{', '.join(idx)}] = {elem(c, idx)}")
+        return name
+
+    ctx.set_lazy(out, elem, shape, make)
+    if not _fusable(node, ctx):
+        ctx.define(out, make(ctx))
+
+
+_elemwise.supports = _supports
+
+
+@emit.register(DimShuffle)
+def _dimshuffle(op, node, ctx):
+    (x,), out = node.inputs, node.outputs[0]
+    order = op.new_order
+    shape = ["1" if i == "x" else ctx.shape(x, i) for i in order]
+
+    def elem(c, idx):
+        src = [idx[order.index(i)] if i in order else "0" for i in range(x.type.ndim)]
+        return c.elem(x, src)
+
+    def make(c):
+        name = c.fresh("v")
+        if x.type.ndim == 0:
+            c.line(f"{name} = np.full({tuple_text(['1'] * len(order))}, {c.elem(x, [])})")
+            return name
+        src = c.name(x)
+        perm = list(op.shuffle) + list(op.drop)
+        if perm != list(range(x.type.ndim)):
+            src = f"{src}.transpose({tuple_text(map(str, perm))})"
+        parts = ["None" if i == "x" else ":" for i in order] + ["0"] * len(op.drop)
+        if parts:
+            src = f"{src}[{', '.join(parts)}]"
+        c.line(f"{name} = {src}")
+        if id(x) in c.alias:
+            c.alias.add(id(out))
+        return name
+
+    ctx.set_lazy(out, elem, shape, make)
+    if out.type.ndim == 0:
+        ctx.define(out, ctx.fresh("s"))
+        ctx.line(f"{ctx.names[id(out)]} = {ctx.elem(x, ['0'] * x.type.ndim)}")

@@ -1,0 +1,129 @@
+"""Shape, MakeVector, Reshape, Alloc, Join, Rebroadcast."""
+from symrnn.backends.numba.codegen import conv, emit, loops, np_dtype, tuple_text
+from symrnn.ops.shape import Alloc, Join, MakeVector, Rebroadcast, Reshape, Shape
+
+
+def _vector(ctx, var, entries):
+    """Define ``var`` as a vector holding the scalar expressions ``entries``."""
+    name = ctx.fresh("v")
+    ctx.line(f"{name} = np.empty({len(entries)}, {np_dtype(var.type.dtype)})")
+    for k, e in enumerate(entries):
+        ctx.line(f"{name}[{k}] = {e}")
+    return name
+
+
+def _entry_elem(entries):
+    def elem(c, idx):
+        (i,) = idx
+        return entries[int(i)] if i.lstrip("-").isdigit() else None
+    return elem
+
+
+def _set_vector(ctx, out, entries):
+    lazy_elem = _entry_elem(entries)
+
+    def elem(c, idx):
+        e = lazy_elem(c, idx)
+        return e if e is not None else f"{c.name(out)}[{idx[0]}]"
+    ctx.set_lazy(out, elem, [str(len(entries))], lambda c: _vector(c, out, entries))
+
+
+@emit.register(Shape)
+def _shape(op, node, ctx):
+    (x,), out = node.inputs, node.outputs[0]
+    _set_vector(ctx, out, [f"np.int64({ctx.shape(x, d)})" for d in range(x.type.ndim)])
+
+
+@emit.register(MakeVector)
+def _make_vector(op, node, ctx):
+    out = node.outputs[0]
+    _set_vector(ctx, out, [conv(ctx.elem(v, []), op.dtype) for v in node.inputs])
+
+
+def _entries(ctx, vec, n):
+    return [ctx.elem(vec, [str(k)]) for k in range(n)]
+
+
+@emit.register(Reshape)
+def _reshape(op, node, ctx):
+    (x, shp), out = node.inputs, node.outputs[0]
+    sizes = [ctx.fresh("m") for _ in range(op.ndim)]
+    for s, e in zip(sizes, _entries(ctx, shp, op.ndim)):
+        ctx.line(f"{s} = np.int64({e})")
+    size = " * ".join(ctx.shape(x, d) for d in range(x.type.ndim)) or "1"
+    total = ctx.fresh("m")
+    ctx.line(f"{total} = {size}")
+    if sizes:
+        known = ctx.fresh("m")
+        ctx.line(f"{known} = 1")
+        for s in sizes:
+            ctx.line(f"{known} *= {s} if {s} != -1 else 1")
+        for s in sizes:
+            with ctx.block(f"if {s} == -1 and {known} != 0:"):
+                ctx.line(f"{s} = {total} // {known}")
+        ctx.check(f"{' * '.join(sizes)} == {total} and min({', '.join(sizes)}, 0) >= 0",
+                  node, "ValueError")
+    name = ctx.fresh("v")
+    src = ctx.name(x)
+    if x.type.ndim == 0:
+        ctx.line(f"{name} = np.full({tuple_text(['1'] * op.ndim)}, {src})")
+    elif op.ndim == 0:
+        ctx.line(f"{name} = {src}.ravel()[0]")
+    else:
+        ctx.line(f"{name} = np.ascontiguousarray({src}).reshape({tuple_text(sizes)})")
+    ctx.define(out, name, alias=id(x) in ctx.alias)
+
+
+@emit.register(Alloc)
+def _alloc(op, node, ctx):
+    value, *dims = node.inputs
+    out = node.outputs[0]
+    shape = [ctx.fresh("n") for _ in dims]
+    for s, d in zip(shape, dims):
+        ctx.line(f"{s} = np.int64({ctx.elem(d, [])})")
+    name = ctx.fresh("a")
+    dtype = np_dtype(out.type.dtype)
+    if value.type.ndim == 0:
+        ctx.line(f"{name} = np.full({tuple_text(shape)}, {ctx.elem(value, [])}, {dtype})")
+        ctx.define(out, name)
+        return
+    lead = len(shape) - value.type.ndim
+    vshape = [ctx.shape(value, j) for j in range(value.type.ndim)]
+    conds = [f"({v} == 1 or {v} == {shape[lead + j]})" for j, v in enumerate(vshape)]
+    ctx.check(" and ".join(conds), node, "ValueError")
+    ctx.line(f"{name} = np.empty({tuple_text(shape)}, {dtype})")
+    src = ctx.name(value)
+    idx, nest = loops(ctx, shape)
+    with nest:
+        vidx = [f"({idx[lead + j]} if {v} != 1 else 0)" for j, v in enumerate(vshape)]
+        ctx.line(f"{name}[{', '.join(idx)}] = {src}[{', '.join(vidx)}]")
+    ctx.define(out, name)
+
+
+@emit.register(Join)
+def _join(op, node, ctx):
+    out = node.outputs[0]
+    dtype = out.type.dtype
+    parts = []
+    for v in node.inputs:
+        n = ctx.name(v)
+        parts.append(n if v.type.dtype == dtype else f"{n}.astype({np_dtype(dtype)})")
+    ax = op.axis
+    first = node.inputs[0]
+    for v in node.inputs[1:]:
+        for d in range(first.type.ndim):
+            if d != ax:
+                ctx.check(f"{ctx.shape(v, d)} == {ctx.shape(first, d)}", node, "ValueError")
+    name = ctx.fresh("j")
+    ctx.line(f"{name} = np.concatenate({tuple_text(parts)}, axis={ax})")
+    ctx.define(out, name)
+
+
+@emit.register(Rebroadcast)
+def _rebroadcast(op, node, ctx):
+    (x,), out = node.inputs, node.outputs[0]
+    src = ctx.name(x)
+    for d, b in enumerate(op.broadcastable):
+        if b and not x.type.broadcastable[d]:
+            ctx.check(f"{src}.shape[{d}] == 1", node, "ValueError")
+    ctx.define(out, src, alias=id(x) in ctx.alias)

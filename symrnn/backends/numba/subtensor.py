@@ -1,0 +1,61 @@
+"""Subtensor (a view, with index checks) and IncSubtensor (a copy, then set or add)."""
+from symrnn.backends.numba.codegen import emit
+from symrnn.ops.subtensor import IncSubtensor, Subtensor
+
+
+def _index(ctx, node, x, idx_list, values):
+    """(index text, view is a scalar) for ``x[idx]``, emitting range checks for int entries."""
+    values = iter(values)
+    parts = []
+    for d, e in enumerate(idx_list):
+        if isinstance(e, tuple):
+            bounds = [("" if p is None else (ctx.elem(next(values), []) if p == "v" else str(p)))
+                      for p in e[1:]]
+            parts.append(":".join(bounds[:2]) + (f":{bounds[2]}" if bounds[2] else ""))
+            continue
+        i = ctx.elem(next(values), []) if e == "v" else str(e)
+        n = ctx.shape(x, d)
+        k = ctx.fresh("k")
+        ctx.line(f"{k} = np.int64({i})")
+        ctx.check(f"-{n} <= {k} < {n}", node, "IndexError")
+        parts.append(f"{k} if {k} >= 0 else {k} + {n}")
+    scalar = len(parts) == x.type.ndim and all(not isinstance(e, tuple) for e in idx_list)
+    return ", ".join(f"({p})" if " if " in p else p for p in parts), scalar
+
+
+@emit.register(Subtensor)
+def _subtensor(op, node, ctx):
+    x, *values = node.inputs
+    out = node.outputs[0]
+    if ctx.is_lazy(x) and len(op.idx_list) == x.type.ndim == 1 and isinstance(op.idx_list[0], int):
+        k = op.idx_list[0]
+        n = ctx.shape(x, 0)
+        if n.isdigit() and -int(n) <= k < int(n):  # a known entry of a shape vector
+            name = ctx.fresh("s")
+            ctx.line(f"{name} = {ctx.elem(x, [str(k % int(n))])}")
+            ctx.define(out, name)
+            return
+    src = ctx.name(x)
+    index, scalar = _index(ctx, node, x, op.idx_list, values)
+    name = ctx.fresh("s" if scalar else "v")
+    ctx.line(f"{name} = {src}[{index}]" if index else f"{name} = {src}")
+    ctx.define(out, name, alias=not scalar and id(x) in ctx.alias)
+
+
+@emit.register(IncSubtensor)
+def _inc_subtensor(op, node, ctx):
+    x, y, *values = node.inputs
+    out = node.outputs[0]
+    name = ctx.fresh("c")
+    ctx.line(f"{name} = {ctx.name(x)}.copy()")
+    index, scalar = _index(ctx, node, x, op.idx_list, values)
+    val = ctx.name(y)
+    if not scalar and y.type.ndim:
+        region = ctx.fresh("g")
+        ctx.line(f"{region} = {name}[{index}]")
+        for k in range(1, y.type.ndim + 1):
+            if not y.type.broadcastable[-k]:
+                ctx.check(f"{val}.shape[-{k}] == {region}.shape[-{k}]", node, "ValueError")
+    sign = "=" if op.set_instead_of_inc else "+="
+    ctx.line(f"{name}[{index}] {sign} {val}")
+    ctx.define(out, name)

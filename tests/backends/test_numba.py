@@ -1,0 +1,115 @@
+"""The numba backend: one generated function, scan as a for loop, errors naming the user's line."""
+import warnings
+
+import numpy as np
+import pytest
+
+import symrnn as theano
+import symrnn.tensor as T
+from helpers import assert_close, compare_backends
+from symrnn.scan_module import until as until_
+
+nb = pytest.importorskip("symrnn.backends.numba")
+R = np.random.default_rng(0)
+
+
+def _rnn(x, h0, w, until=None):
+    def step(xt, h, w):
+        new = T.tanh(xt + w * h)
+        if until is None:
+            return new
+        return new, until_(T.gt(new.sum(), until))
+    hs, _ = theano.scan(step, sequences=x, outputs_info=h0, non_sequences=w)
+    return hs
+
+
+def test_scan_training_function_is_one_function_with_for_loops():
+    x, h0, w = T.matrix("x"), T.vector("h0"), T.scalar("w")
+    cost = (_rnn(x, h0, w)[-1] ** 2).sum()
+    f = theano.function([x, h0, w], [cost] + theano.grad(cost, [w, h0]), mode="NUMBA")
+    src = f.source()
+    assert src.count("\ndef ") == 1 and "while" not in src
+    assert src.count("for t") == 2  # the forward and the backward scan
+    compare_backends([x, h0, w], [cost] + theano.grad(cost, [w, x, h0]),
+                     [R.normal(size=(6, 3)), R.normal(size=3), 0.7])
+
+
+def test_until_stops_early_like_numpy():
+    x, h0 = T.matrix("x"), T.vector("h0")
+    hs = _rnn(x, h0, T.constant(0.9), until=1.0)
+    out = compare_backends([x, h0], hs, [np.full((8, 2), 0.3), np.zeros(2)])
+    assert out.shape[0] < 8
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_elementwise_chain_and_reductions(dtype):
+    a, b = T.matrix("a", dtype=dtype), T.row("b", dtype=dtype)
+    outs = [T.tanh(a * b + 1).sum(axis=0), T.nnet.sigmoid(a).max(axis=1), T.argmax(a, axis=1),
+            T.nnet.softmax(a), T.exp(a).mean()]
+    compare_backends([a, b], outs, [R.normal(size=(4, 5)).astype(dtype),
+                                    R.normal(size=(1, 5)).astype(dtype)])
+
+
+def test_float32_tanh_is_accurate():
+    x = T.vector("x", dtype="float32")
+    v = np.linspace(-12, 12, 2001).astype("float32")
+    got = theano.function([x], T.tanh(x), mode="NUMBA")(v)
+    np.testing.assert_allclose(got, np.tanh(v), rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dot_on_transposed_and_sliced_views(dtype):
+    a, b = T.matrix("a", dtype=dtype), T.matrix("b", dtype=dtype)
+    outs = [T.dot(a.T, b), T.dot(a, b.T), T.dot(a[:, ::2], b[:, ::2].T), T.dot(a[0], b.T)]
+    compare_backends([a, b], outs, [R.normal(size=(4, 6)).astype(dtype),
+                                    R.normal(size=(4, 6)).astype(dtype)])
+
+
+def test_dot_shape_error_names_the_op_and_line():
+    a, b = T.matrix("a"), T.matrix("b")
+    f = theano.function([a, b], T.dot(a, b) * 2, mode="NUMBA")
+    with pytest.raises(ValueError, match=r"(?s)Dot.*test_numba.py"):
+        f(np.ones((2, 3)), np.ones((4, 2)))
+
+
+def test_index_out_of_range_is_an_index_error():
+    x, i = T.vector("x"), T.lscalar("i")
+    f = theano.function([x, i], x[i] + 1, mode="NUMBA")
+    assert f(np.arange(3.0), -1) == 3.0
+    with pytest.raises(IndexError, match="test_numba.py"):
+        f(np.arange(3.0), 3)
+
+
+def test_a_loop_of_zero_steps_is_a_value_error():
+    n, h0 = T.lscalar("n"), T.vector("h0")
+    hs, _ = theano.scan(lambda h: h * 2, outputs_info=h0, n_steps=n)
+    f = theano.function([n, h0], hs, mode="NUMBA")
+    assert_close(f(2, np.ones(2)), np.array([[2.0, 2.0], [4.0, 4.0]]))
+    with pytest.raises(ValueError, match="test_numba.py"):
+        f(0, np.zeros(2))
+
+
+def test_untranslatable_op_runs_in_python_between_segments():
+    from symrnn.graph import Apply, Op
+
+    class Twice(Op):
+        def make_node(self, x):
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs):
+            return [inputs[0] * 2]
+    x = T.vector("x")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        f = theano.function([x], T.exp(Twice()(T.exp(x))).sum(), mode="NUMBA")
+    assert any("Twice" in str(m.message) for m in w)
+    v = np.array([0.1, 0.2])
+    assert_close(f(v), np.exp(2 * np.exp(v)).sum())
+
+
+def test_outputs_never_alias_inputs():
+    x = T.matrix("x")
+    v = np.ones((2, 3))
+    a, b = theano.function([x], [x, x.T], mode="NUMBA")(v)
+    a[0, 0] = b[0, 0] = 5
+    assert v[0, 0] == 1
