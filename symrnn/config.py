@@ -4,6 +4,8 @@ Values come from defaults, then from the environment variable ``SYMRNN_FLAGS``
 (``SYMRNN_FLAGS="floatX=float32,mode=NUMPY"``, like Theano's ``THEANO_FLAGS``),
 and may be changed at run time (``symrnn.config.floatX = 'float32'``).
 Run ``python -m symrnn.info`` to print the values in force.
+``device='cuda'`` makes mode='CUPY' the default while no mode is set (compiling
+then needs CuPy and a GPU, and says so when either is missing).
 """
 import os
 
@@ -45,8 +47,8 @@ class Config:
         values = object.__getattribute__(self, "_values")
         if name not in values:
             raise AttributeError(f"symrnn.config has no setting {name!r}")
-        if name == "mode" and values["mode"] is None:
-            values["mode"] = "CUPY" if values["device"] == "cuda" else _default_mode()
+        if name == "mode" and values["mode"] is None:  # follows config.device until set
+            return "CUPY" if values["device"] == "cuda" else _default_mode()
         return values[name]
 
     def __setattr__(self, name, value):

@@ -30,6 +30,12 @@ class SharedVariable(TensorVariable):
         """Replace the value; its dtype and number of dims must fit the variable's type."""
         what = f"{self.name or 'shared variable'}.set_value"
         if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):
+            bad = [d for d, (b, n) in enumerate(zip(self.type.broadcastable, value.shape))
+                   if b and n != 1]
+            if str(value.dtype) != self.type.dtype or value.ndim != self.type.ndim or bad:
+                raise TypeError(f"{what}: a GPU array of dtype {value.dtype} and shape "
+                                f"{value.shape} does not fit {self.type}; cast or reshape it "
+                                "first (arr.astype(...))")
             self.container["value"] = value if borrow else value.copy()
             return
         v = self.type.filter(value, False, self.allow_downcast, what=what)

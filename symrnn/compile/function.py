@@ -82,13 +82,16 @@ def get_backend(mode):
 
 def function(inputs, outputs=None, mode=None, updates=None, givens=None,
              no_default_updates=False, name=None, allow_input_downcast=None,
-             on_unused_input="raise", rebuild_strict=True, profile=None, accept_inplace=False):
+             on_unused_input="raise", rebuild_strict=True, profile=None, accept_inplace=False,
+             return_internal_type=False):
     """Compile ``outputs`` as a function of ``inputs``, as Theano's theano.function.
 
     ``updates`` (dict or pairs: shared variable -> new value expression) are
     applied after every output is computed, all together; a call that raises
     changes no shared variable. ``givens`` (dict or pairs) replace variables of
     the graph by other expressions or values before compiling.
+    With ``return_internal_type=True`` outputs stay in the backend's own arrays
+    (CuPy arrays on the GPU in mode='CUPY') instead of coming back as NumPy.
     """
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"function: inputs must be a list of variables, got {type(inputs)}")
@@ -153,8 +156,10 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     rewrite_graph(fgraph, mode_name)
     backend = get_backend(mode_name)
     thunk = backend.compile_graph(fgraph)
-    return Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
-                    thunk, fgraph, allow_input_downcast, name, mode_name, backend)
+    f = Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
+                 thunk, fgraph, allow_input_downcast, name, mode_name, backend)
+    f.return_internal_type = return_internal_type
+    return f
 
 
 def _add_default_updates(exprs, update_pairs, n_out):
@@ -184,6 +189,7 @@ class Function:
         self.maker = types.SimpleNamespace(fgraph=fgraph, mode=mode, inputs=inputs)
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
         self.output_storage = None
+        self.return_internal_type = False  # True: outputs stay on the backend's device
 
     def _convert_inputs(self, args, kwargs):
         n = len(self.inputs)
@@ -203,21 +209,29 @@ class Function:
             raise TypeError(f"{self.name}: expected {n} inputs "
                             f"({', '.join(map(str, self.inputs))}), missing {missing}")
         values = []
+        convert = getattr(self.backend, "filter_input", None)  # a GPU backend keeps GPU arrays
         for i, (v, a) in enumerate(zip(self.inputs, args)):
             what = f"{self.name}: input {i} ({v})"
-            values.append(v.type.filter(a, allow_downcast=self.allow_input_downcast, what=what))
+            if convert is not None:
+                values.append(convert(v.type, a, self.allow_input_downcast, what))
+            else:
+                values.append(v.type.filter(a, allow_downcast=self.allow_input_downcast,
+                                            what=what))
         return values
 
     def __call__(self, *args, **kwargs):
         values = self._convert_inputs(args, kwargs)
-        values += [s.container["value"] for s in self.shared_inputs]
+        prepare = getattr(self.backend, "prepare_shared", _host_value)
+        values += [prepare(s) for s in self.shared_inputs]
         results = self.thunk(values)
         outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
         given = {id(v) for v in values}
         # all outputs are ready: now apply every update at once
         for target, value in zip(self.update_targets, new_values):
             target.container["value"] = self.backend.fresh(value, given)
-        outs = [self.backend.to_host(self.backend.fresh(o, given)) for o in outs]
+        outs = [self.backend.fresh(o, given) for o in outs]
+        if not self.return_internal_type:
+            outs = [self.backend.to_host(o) for o in outs]
         if self.single:
             return outs[0]
         return outs
@@ -230,6 +244,14 @@ class Function:
 
     def __repr__(self):
         return f"<symrnn.Function {self.name} ({self.mode}): {len(self.inputs)} inputs>"
+
+
+def _host_value(shared_variable):
+    """A shared variable's value for a CPU backend (a GPU array is copied to the host)."""
+    value = shared_variable.container["value"]
+    if hasattr(value, "get") and not isinstance(value, np.ndarray):
+        return value.get()
+    return value
 
 
 def fresh_array(value, given_ids):
