@@ -1,0 +1,162 @@
+"""Layer helpers shared by the tutorials: dense, IndRNN, simple RNN (IRNN, tanh), batch norm.
+
+Sequences are time-major: ``x`` has shape (time, batch, features). Each layer
+keeps its shared variables in ``params``. The input projection ``x @ W + b`` of
+a recurrent layer is done once for the whole sequence (one large matrix
+product); only the recurrence runs inside ``scan``.
+"""
+import numpy as np
+
+import symrnn
+from symrnn.config import config
+from symrnn.optimizers import clip_updates
+from symrnn.tensor import math as T
+from symrnn.tensor import nnet
+from symrnn.tensor.basic import constant
+
+
+def _shared(value, name):
+    return symrnn.shared(np.asarray(value, dtype=config.floatX), name=name)
+
+
+def glorot_uniform(rng, n_in, n_out):
+    """U(-a, a) with a = sqrt(6 / (n_in + n_out)) (Glorot and Bengio 2010)."""
+    a = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-a, a, (n_in, n_out))
+
+
+def orthogonal(rng, n):
+    """A random n x n orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
+    q, r = np.linalg.qr(rng.normal(size=(n, n)))
+    return q * np.sign(np.diag(r))
+
+
+class Dense:
+    """y = x @ W + b over the last axis of ``x``."""
+
+    def __init__(self, n_in, n_out, rng, name="dense", W=None):
+        self.W = _shared(glorot_uniform(rng, n_in, n_out) if W is None else W, f"{name}.W")
+        self.b = _shared(np.zeros(n_out), f"{name}.b")
+        self.params = [self.W, self.b]
+
+    def __call__(self, x):
+        return T.dot(x, self.W) + self.b
+
+
+class IndRNN:
+    """Independently recurrent layer (Li et al. 2018): h_t = relu(x_t @ W + u * h_{t-1} + b).
+
+    ``u`` is a vector: each unit has its own recurrent weight, drawn from
+    U(``recurrent_init``). With ``seq_len`` and ``mag`` the recurrent weights are
+    kept in [-U, U], U = mag ** (1 / seq_len), by :meth:`constrain`.
+    """
+
+    def __init__(self, n_in, n_hidden, rng, name="indrnn", recurrent_init=(0.0, 1.0),
+                 input_std=None, seq_len=None, mag=2.0):
+        W = (glorot_uniform(rng, n_in, n_hidden) if input_std is None
+             else rng.normal(0, input_std, (n_in, n_hidden)))
+        self.W = _shared(W, f"{name}.W")
+        self.u = _shared(rng.uniform(*recurrent_init, n_hidden), f"{name}.u")
+        self.b = _shared(np.zeros(n_hidden), f"{name}.b")
+        self.params = [self.W, self.u, self.b]
+        self.bound = None if seq_len is None else float(mag) ** (1.0 / seq_len)
+
+    def __call__(self, x, h0=None):
+        """All hidden states (time, batch, n_hidden) for the sequence ``x``.
+
+        ``h0`` (batch, n_hidden) is the state before the first step (zeros by default).
+        """
+        pre = T.dot(x, self.W) + self.b
+        hs, _ = symrnn.scan(lambda p_t, h_prev, u: T.maximum(p_t + u * h_prev, 0),
+                            sequences=pre, outputs_info=T.zeros_like(pre[0]) if h0 is None
+                            else h0, non_sequences=self.u)
+        return hs
+
+    def constrain(self, updates):
+        """``updates`` with the new recurrent weights clipped to [-U, U]."""
+        if self.bound is None:
+            return updates
+        return clip_updates(updates, [self.u], -self.bound, self.bound)
+
+
+class RNN:
+    """Fully recurrent layer: h_t = act(x_t @ W + h_{t-1} @ R + b).
+
+    ``recurrent``: 'identity' (IRNN, Le et al. 2015, with act=relu), 'orthogonal'
+    or 'glorot'. Input weights are N(0, input_std) when ``input_std`` is given,
+    else Glorot uniform. With ``learn_init`` the initial state is a parameter.
+    """
+
+    def __init__(self, n_in, n_hidden, rng, name="rnn", activation=T.tanh,
+                 recurrent="orthogonal", input_std=None, learn_init=False):
+        W = (glorot_uniform(rng, n_in, n_hidden) if input_std is None
+             else rng.normal(0, input_std, (n_in, n_hidden)))
+        R = {"identity": lambda: np.eye(n_hidden),
+             "orthogonal": lambda: orthogonal(rng, n_hidden),
+             "glorot": lambda: glorot_uniform(rng, n_hidden, n_hidden)}[recurrent]()
+        self.W, self.R = _shared(W, f"{name}.W"), _shared(R, f"{name}.R")
+        self.b = _shared(np.zeros(n_hidden), f"{name}.b")
+        self.params = [self.W, self.R, self.b]
+        self.h0 = _shared(np.zeros(n_hidden), f"{name}.h0") if learn_init else None
+        if learn_init:
+            self.params.append(self.h0)
+        self.activation = activation
+
+    def __call__(self, x):
+        """All hidden states (time, batch, n_hidden) for the sequence ``x``."""
+        pre = T.dot(x, self.W) + self.b
+        h0 = T.zeros_like(pre[0])
+        if self.h0 is not None:
+            h0 = h0 + self.h0
+        hs, _ = symrnn.scan(lambda p_t, h_prev, R: self.activation(p_t + T.dot(h_prev, R)),
+                            sequences=pre, outputs_info=h0, non_sequences=self.R)
+        return hs
+
+    def orthogonality_penalty(self):
+        """||R^T R - I||^2 (squared Frobenius norm): zero when R is orthogonal."""
+        n = self.R.get_value(borrow=True).shape[0]
+        eye = constant(np.eye(n, dtype=self.R.type.dtype))
+        return T.sum(T.sqr(T.dot(self.R.T, self.R) - eye))
+
+
+class BatchNorm:
+    """Batch normalisation over every axis but the last (Ioffe and Szegedy 2015).
+
+    ``bn(x)`` normalises with the batch's statistics and returns ``(y, updates)``;
+    the updates move the running averages used by ``bn.infer(x)`` at test time.
+    """
+
+    def __init__(self, n, name="bn", alpha=0.1, epsilon=1e-4):
+        self.gamma = _shared(np.ones(n), f"{name}.gamma")
+        self.beta = _shared(np.zeros(n), f"{name}.beta")
+        self.mean = _shared(np.zeros(n), f"{name}.mean")
+        self.var = _shared(np.ones(n), f"{name}.var")
+        self.params = [self.gamma, self.beta]
+        self.alpha, self.epsilon = alpha, epsilon
+
+    def _normalise(self, x, mean, var):
+        return (x - mean) * (self.gamma / T.sqrt(var + self.epsilon)) + self.beta
+
+    def __call__(self, x):
+        axes = tuple(range(x.type.ndim - 1))
+        mean, var = T.mean(x, axis=axes), T.var(x, axis=axes)
+        a = self.alpha
+        updates = [(self.mean, (1 - a) * self.mean + a * mean),
+                   (self.var, (1 - a) * self.var + a * var)]
+        return self._normalise(x, mean, var), updates
+
+    def infer(self, x):
+        return self._normalise(x, self.mean, self.var)
+
+
+def one_hot(labels, n_classes, dtype=None):
+    """Integer ``labels`` (any shape) as one-hot vectors along a new last axis."""
+    classes = constant(np.arange(n_classes, dtype=labels.type.dtype))
+    pattern = list(range(labels.type.ndim)) + ["x"]
+    return T.cast(T.eq(labels.dimshuffle(*pattern), classes), dtype or config.floatX)
+
+
+def cross_entropy(logits, labels, n_classes):
+    """Mean categorical cross-entropy of ``logits`` (..., n_classes) against integer ``labels``."""
+    target = one_hot(labels, n_classes, logits.type.dtype)
+    return -T.mean(T.sum(target * nnet.log_softmax(logits), axis=logits.type.ndim - 1))

@@ -1,0 +1,126 @@
+"""Every tutorial in its --quick setting: it runs and its loss falls.
+
+MNIST and text tutorials need the data folder ($SYMRNN_DATA, or ../shared/data
+beside the checkout); without it they are skipped with a visible reason.
+"""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import symrnn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TUTORIALS = os.path.join(HERE, "..", "..", "tutorials")
+SHARED = os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = os.environ.get("SYMRNN_DATA") or (SHARED if os.path.isdir(SHARED) else None)
+needs_data = pytest.mark.skipif(DATA is None, reason="no data folder: set SYMRNN_DATA")
+
+
+# the NumPy backend keeps this file fast (no compile time); SYMRNN_TUTORIAL_BACKEND=numba
+# runs the same checks on another backend
+BACKEND = os.environ.get("SYMRNN_TUTORIAL_BACKEND", "numpy")
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"tutorial_{name}",
+                                                  os.path.join(TUTORIALS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def keep_config():
+    old = symrnn.config.floatX
+    yield
+    symrnn.config.floatX = old
+
+
+def run(name, tmp_path, *extra):
+    argv = ["--quick", "--backend", BACKEND, "--no-progress", "--out-dir", str(tmp_path),
+            *extra]
+    return load(name).main(argv)
+
+
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+
+
+def plotted(path):
+    """A tutorial saves its PNG whenever matplotlib is installed (CI installs only [test])."""
+    return path.exists() or not HAS_MATPLOTLIB
+
+
+def falls(curve, factor=0.9):
+    curve = np.asarray(curve, dtype=float)
+    k = max(1, len(curve) // 5)
+    return np.mean(curve[-k:]) < factor * np.mean(curve[:k])
+
+
+def test_scan_basics(tmp_path):
+    history = run("scan_basics", tmp_path)
+    assert falls(history["cost"], 0.1)
+    assert plotted(tmp_path / "scan_basics_training.png")
+
+
+def test_scan_basics_resume_continues_from_checkpoint(tmp_path):
+    argv = ["--backend", BACKEND, "--no-progress", "--out-dir", str(tmp_path)]
+    first = load("scan_basics").main(argv + ["--epochs", "3"])
+    second = load("scan_basics").main(argv + ["--epochs", "5", "--resume"])
+    assert len(second["cost"]) == 5
+    np.testing.assert_allclose(second["cost"][:3], first["cost"])
+
+
+def test_counting_rnn(tmp_path):
+    results = run("counting_rnn", tmp_path)
+    for name in ("sgd", "rmsprop"):
+        assert falls(results[name][0])
+    assert plotted(tmp_path / "counting_rnn_loss.png")
+
+
+def test_binary_adder(tmp_path):
+    result = run("binary_adder", tmp_path)
+    assert falls(result["loss"])
+
+
+def test_indrnn_adding(tmp_path):
+    history = run("indrnn_adding", tmp_path)
+    assert history["test_mse"][-1] < history["test_mse"][0]
+    assert falls(history["train_mse"])
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["irnn_mnist", "orthogonal_rnn_mnist", "indrnn_mnist"])
+def test_mnist_tutorials(name, tmp_path):
+    history = run(name, tmp_path, "--data-dir", DATA)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert plotted(tmp_path / f"{name}_accuracy.png")
+
+
+@needs_data
+def test_indrnn_charlm(tmp_path):
+    history = run("indrnn_charlm", tmp_path, "--data-dir", DATA)
+    assert history["valid_bpc"][-1] < history["valid_bpc"][0]
+
+
+@pytest.mark.parametrize("name", ["irnn_mnist", "indrnn_charlm"])
+def test_missing_data_is_named(name, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        run(name, tmp_path, "--data-dir", str(tmp_path / "empty"))
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert ("train-images-idx3-ubyte.gz" in err) or ("tinyshakespeare.txt" in err)
+    assert "SYMRNN_DATA" in err
+
+
+@pytest.mark.parametrize("name", ["scan_basics", "counting_rnn", "binary_adder",
+                                  "indrnn_adding", "indrnn_mnist", "irnn_mnist",
+                                  "orthogonal_rnn_mnist", "indrnn_charlm"])
+def test_help(name, capsys):
+    with pytest.raises(SystemExit) as e:
+        load(name).main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--backend", "--seed", "--epochs", "--quick", "--data-dir", "--resume"):
+        assert option in out

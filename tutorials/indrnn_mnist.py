@@ -1,0 +1,95 @@
+"""Stacked IndRNN on pixel-by-pixel MNIST (seed 003): 784 steps of one pixel each.
+
+Several IndRNN layers (h_t = relu(W x_t + u * h_{t-1} + b), each unit with its
+own recurrent weight u) are stacked, with batch normalisation after each layer
+(the seed's --use_bn_afterrnn, which it found to converge faster); the last
+state of the top layer goes through a dense layer to 10 classes. Recurrent
+weights start in U(0, 1) (the top layer at 1, for long memory) and are clipped
+to [-U, U], U = MAG ** (1 / 784); Adam lr 2e-4. The IndRNN paper reports 0.99.
+
+    python tutorials/indrnn_mnist.py --layers 6 --hidden 128
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+import symrnn as theano  # noqa: E402
+import symrnn.tensor as T  # noqa: E402
+from symrnn import layers, optimizers  # noqa: E402
+
+
+def network(args, rng, n_steps):
+    """The layers, and a function x -> (logits, batch-norm updates) for train or test."""
+    stack, n_in = [], 1
+    for k in range(args.layers):
+        last = k == args.layers - 1
+        stack.append((layers.IndRNN(n_in, args.hidden, rng, name=f"indrnn{k}",
+                                    recurrent_init=(1.0, 1.0) if last else (0.0, 1.0),
+                                    seq_len=n_steps, mag=args.mag),
+                      layers.BatchNorm(args.hidden, name=f"bn{k}") if args.bn else None))
+        n_in = args.hidden
+    out = layers.Dense(args.hidden, 10, rng, name="out")
+
+    def apply(x, training):
+        h, bn_updates = x, []
+        for rnn, bn in stack:
+            h = rnn(h)
+            if bn is not None and training:
+                h, ups = bn(h)
+                bn_updates += ups
+            elif bn is not None:
+                h = bn.infer(h)
+        return out(h[-1]), bn_updates
+    params = [p for rnn, bn in stack for p in rnn.params + (bn.params if bn else [])]
+    return apply, params + out.params, [rnn for rnn, _ in stack]
+
+
+def main(argv=None):
+    p = common.parser("indrnn_mnist", __doc__.split("\n\n")[0], epochs=20)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
+    p.add_argument("--mag", type=float, default=2.0, help="MAG of the weight bound U")
+    p.add_argument("--no-bn", dest="bn", action="store_false", help="no batch normalisation")
+    p.add_argument("--pool", type=int, default=1,
+                   help="average-pool images by this factor first (2: 196 steps)")
+    p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
+    p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
+    args = common.parse(p, argv)
+    theano.config.floatX = "float32"
+    if args.quick:
+        args.pool, args.n_train, args.n_test, args.epochs = 4, 400, 200, 3
+        args.layers, args.hidden, args.lr = 2, 32, 2e-3
+    data = common.load_mnist(args, args.n_train, args.n_test)
+    rng = np.random.RandomState(args.seed)
+    n_steps = 784 // args.pool ** 2
+
+    x, y = T.tensor3("x"), T.lvector("y")  # x: (steps, batch, 1)
+    apply, params, rnns = network(args, rng, n_steps)
+    logits, bn_updates = apply(x, training=True)
+    loss = layers.cross_entropy(logits, y, 10)
+    acc = T.mean(T.cast(T.eq(T.argmax(logits, axis=1), y), "float32"))
+    updates = optimizers.adam(loss, params, learning_rate=args.lr)
+    for rnn in rnns:
+        updates = rnn.constrain(updates)
+    updates += bn_updates
+    t0 = time.time()
+    train = theano.function([x, y], [loss, acc], updates=updates, mode=args.mode)
+    predict = theano.function([x], T.argmax(apply(x, training=False)[0], axis=1),
+                              mode=args.mode)
+    print(f"compiled in {time.time() - t0:.1f} s")
+
+    def prep(images):
+        return common.pixels((images - 0.1307) / 0.3081, args.pool)
+    return common.fit(args, "indrnn_mnist", train, predict, data, prep, args.batch_size,
+                      [t for t, _ in updates])
+
+
+if __name__ == "__main__":
+    main()
