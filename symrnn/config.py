@@ -27,6 +27,8 @@ def _default_mode():
 class Config:
     """Holds symrnn's settings; attribute writes are checked against the allowed values."""
 
+    __slots__ = ("_values",)  # no __dict__: monkeypatch.setattr/undo restores values properly
+
     def __init__(self):
         object.__setattr__(self, "_values", {})
         self._values.update(

@@ -81,6 +81,10 @@ class Elemwise(Op):
 
     def perform(self, node, inputs):
         check_broadcast(node, [x.shape for x in inputs])
+        dtype = node.outputs[0].type.dtype
+        if dtype.startswith(("float", "complex")) and not any(
+                x.dtype.kind in "fc" for x in inputs):  # exp(int8) in float32, not float16
+            inputs = [x.astype(dtype) for x in inputs]
         out = self.scalar_op.impl(*inputs)
         return [np.asarray(out, dtype=node.outputs[0].type.dtype)]
 

@@ -162,9 +162,13 @@ class _TensorOperators:
 class TensorVariable(_TensorOperators, Variable):
     """A symbolic tensor: an input, or the output of an op."""
 
+    __array_ufunc__ = None  # ndarray * x defers to x.__rmul__ instead of an object array
+
 
 class TensorConstant(_TensorOperators, Constant):
     """A tensor with a fixed value (``.data``)."""
+
+    __array_ufunc__ = None
 
     @property
     def value(self):

@@ -134,3 +134,19 @@ def test_constants():
     assert T.as_tensor_variable(np.zeros((2, 1))).broadcastable == (False, True)
     with pytest.raises(TypeError, match="constant"):
         T.constant("abc")
+
+
+def test_float_functions_of_int8_are_computed_in_the_output_dtype(floatX32):
+    b = T.bvector("b")
+    out = symrnn.function([b], T.exp(b), mode="NUMPY")(np.array([3, 7], dtype="int8"))
+    assert out.dtype == np.float32
+    # NumPy alone would compute exp(int8) in float16 (1096.6 -> 1097.0)
+    np.testing.assert_array_equal(out, np.exp(np.array([3, 7], dtype="float32")))
+
+
+def test_numpy_array_on_the_left_gives_a_symbolic_result():
+    x = T.vector("x")
+    for expr in (np.ones(3) * x, np.ones(3) + x, np.arange(3.0) < x):
+        assert isinstance(expr, symrnn.Variable)
+    f = symrnn.function([x], np.full(3, 2.0) * x, mode="NUMPY")
+    np.testing.assert_array_equal(f([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0])
