@@ -1,4 +1,5 @@
 """The numba backend: one generated function, scan as a for loop, errors naming the user's line."""
+import re
 import warnings
 
 import numpy as np
@@ -113,3 +114,25 @@ def test_outputs_never_alias_inputs():
     a, b = theano.function([x], [x, x.T], mode="NUMBA")(v)
     a[0, 0] = b[0, 0] = 5
     assert v[0, 0] == 1
+
+
+def test_set_and_inc_subtensor_of_regions_with_broadcasting():
+    x, r, m = T.tensor3("x"), T.row("r"), T.matrix("m")
+    rng = np.random.default_rng(0)
+    xv, rv, mv = rng.random((4, 5, 3)), rng.random((1, 3)), rng.random((4, 3))
+    compare_backends([x, r, m], [T.inc_subtensor(x[1:3], r), T.set_subtensor(x[0, 1:], r),
+                                 T.inc_subtensor(x[:, 1], m), T.set_subtensor(x[1, 2:4, 1:], r[:, 1:])],
+                     [xv, rv, mv])
+    f = theano.function([x, m], T.set_subtensor(x[0], m), mode="NUMBA")
+    with pytest.raises(ValueError, match="SetSubtensor"):
+        f(xv, mv)  # (4, 3) into a (5, 3) region
+
+
+def test_generated_source_has_no_array_to_array_assignment():
+    # numba's broadcasting assignment costs seconds of cold compile: loops are emitted instead
+    x = T.matrix("x")
+    h, _ = theano.scan(lambda x_t, h: T.tanh(x_t + h), sequences=x, outputs_info=T.zeros_like(x[0]))
+    f = theano.function([x], T.inc_subtensor(h[1:], h[0]), mode="NUMBA")
+    whole_array_stores = re.findall(r"\] \+?= (?:a|v|c|g|h|x|buf|map|car)\d+$", f.thunk.source,
+                                    re.M)
+    assert "for t" in f.thunk.source and not whole_array_stores

@@ -212,6 +212,17 @@ def loops(ctx, shape, prefix="i"):
     return idx, nest()
 
 
+def copy_into(ctx, dst, lead, src, shape):
+    """Emit ``dst[lead..., :] = src`` as loops over ``shape`` (the caller checked shapes).
+
+    numba's own array-to-array assignment drags its shape-mismatch message
+    formatting (unicode code, ~5 s of cold compile) into every function.
+    """
+    idx, nest = loops(ctx, shape, "j")
+    with nest:
+        ctx.line(f"{dst}[{', '.join(list(lead) + idx)}] = {src}[{', '.join(idx) or '()'}]")
+
+
 def tuple_text(items):
     items = list(items)
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"

@@ -4,7 +4,7 @@ Buffers are allocated once before the loop (recurrent outputs with their initial
 rows, mapped outputs on the first step, when their shape is known); ``until``
 becomes a ``break``. Backward scans are Scans too, so training runs the same way.
 """
-from symrnn.backends.numba.codegen import emit, np_dtype, translatable, tuple_text
+from symrnn.backends.numba.codegen import copy_into, emit, np_dtype, translatable, tuple_text
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.graph import clone_replace
 from symrnn.ops.scan import Scan
@@ -47,7 +47,7 @@ def _scan(op, node, ctx):
         b = ctx.fresh("buf")
         dims = [f"{lag} + {n}"] + [f"{src}.shape[{d}]" for d in range(1, x0.type.ndim)]
         ctx.line(f"{b} = np.empty({tuple_text(dims)}, {np_dtype(node.outputs[j].type.dtype)})")
-        ctx.line(f"{b}[:{lag}] = {src}")
+        copy_into(ctx, b, [], src, [f"{src}.shape[{d}]" for d in range(x0.type.ndim)])
         bufs.append(b)
     maps = []
     for k in range(nn):
@@ -67,7 +67,8 @@ def _scan(op, node, ctx):
     t = ctx.fresh("t")
     outer_clients = ctx.clients
     ctx.clients = _clients(fg)
-    with ctx.block(f"for {t} in range({n}):"):
+
+    def step():  # the body of step t; written once per unrolled copy
         for v, s in zip(s_in, seq_names):
             ctx.define(v, ctx.fresh("x"))
             ctx.line(f"{ctx.names[id(v)]} = {s}[{t}]")
@@ -102,6 +103,7 @@ def _scan(op, node, ctx):
             with ctx.block(f"if {ctx.elem(outs[-1], [])}:"):
                 ctx.line(f"{done} = {t} + 1")
                 ctx.line("break")
+    _loop(ctx, op, n, t, done, step)
     ctx.clients = outer_clients
     for j, b in enumerate(bufs):
         name = b if not op.as_while else f"{b}[:{op.lags[j]} + {done}]"
@@ -112,12 +114,46 @@ def _scan(op, node, ctx):
         ctx.define(out, c, alias=True)
 
 
+def _loop(ctx, op, n, t, done, step):
+    """``for t in range(n): step()``. With ``op.unroll = u > 1`` each iteration writes the
+    body u times (t = u * i + 0 ... u - 1), then a remainder loop runs the last n % u steps
+    (skipped when ``until`` already stopped the loop)."""
+    u = op.unroll
+    if u <= 1:
+        with ctx.block(f"for {t} in range({n}):"):
+            step()
+        return
+    saved = dict(ctx.names), dict(ctx.lazy), set(ctx.alias)
+
+    def fresh_copy():  # each copy defines the inner graph's values anew
+        ctx.names, ctx.lazy, ctx.alias = dict(saved[0]), dict(saved[1]), set(saved[2])
+    tb = ctx.fresh("tb")
+    with ctx.block(f"for {tb} in range({n} // {u}):"):
+        for i in range(u):
+            ctx.line(f"# unrolled step {i + 1} of {u}")
+            ctx.line(f"{t} = {tb} * {u} + {i}")
+            fresh_copy()
+            step()
+    fresh_copy()
+    rest = f"for {t} in range({n} - {n} % {u}, {n}):"
+    if op.as_while:
+        with ctx.block(f"if {done} == {n}:"), ctx.block(rest):
+            step()
+    else:
+        with ctx.block(rest):
+            step()
+    fresh_copy()
+
+
 def _store(ctx, node, buf, i, value):
     val = ctx.name(value)
     if value.type.ndim:
         for d in range(value.type.ndim):
             ctx.check(f"{val}.shape[{d}] == {buf}.shape[{d + 1}]", node, "ValueError")
-    ctx.line(f"{buf}[{i}] = {val}")
+    if value.type.ndim:
+        copy_into(ctx, buf, [str(i)], val, [f"{val}.shape[{d}]" for d in range(value.type.ndim)])
+    else:
+        ctx.line(f"{buf}[{i}] = {val}")
 
 
 def _clients(fg):

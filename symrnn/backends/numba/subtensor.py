@@ -1,5 +1,5 @@
 """Subtensor (a view, with index checks) and IncSubtensor (a copy, then set or add)."""
-from symrnn.backends.numba.codegen import emit
+from symrnn.backends.numba.codegen import emit, loops
 from symrnn.ops.subtensor import IncSubtensor, Subtensor
 
 
@@ -57,5 +57,13 @@ def _inc_subtensor(op, node, ctx):
             if not y.type.broadcastable[-k]:
                 ctx.check(f"{val}.shape[-{k}] == {region}.shape[-{k}]", node, "ValueError")
     sign = "=" if op.set_instead_of_inc else "+="
-    ctx.line(f"{name}[{index}] {sign} {val}")
+    if not scalar and y.type.ndim:  # explicit loops: numba's own broadcasting costs seconds
+        ndim = x.type.ndim - sum(1 for e in op.idx_list if not isinstance(e, tuple))
+        idx, nest = loops(ctx, [f"{region}.shape[{d}]" for d in range(ndim)], "j")
+        yidx = ["0" if b else idx[ndim - y.type.ndim + d]
+                for d, b in enumerate(y.type.broadcastable)]
+        with nest:
+            ctx.line(f"{region}[{', '.join(idx)}] {sign} {val}[{', '.join(yidx)}]")
+    else:
+        ctx.line(f"{name}[{index}] {sign} {val}")
     ctx.define(out, name)
