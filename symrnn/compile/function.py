@@ -190,9 +190,19 @@ class Function:
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
         self.output_storage = None
         self.return_internal_type = False  # True: outputs stay on the backend's device
+        # per-call work kept small: messages and backend hooks are looked up once
+        self._what = [f"{self.name}: input {i} ({v})" for i, v in enumerate(inputs)]
+        self._convert = getattr(backend, "filter_input", None)  # a GPU backend keeps GPU arrays
+        self._prepare = getattr(backend, "prepare_shared", _host_value)
 
     def _convert_inputs(self, args, kwargs):
         n = len(self.inputs)
+        if not kwargs and len(args) == n:
+            if self._convert is not None:
+                return [self._convert(v.type, a, self.allow_input_downcast, w)
+                        for v, a, w in zip(self.inputs, args, self._what)]
+            return [v.type.filter(a, allow_downcast=self.allow_input_downcast, what=w)
+                    for v, a, w in zip(self.inputs, args, self._what)]
         if len(args) > n:
             raise TypeError(f"{self.name}: expected {n} inputs "
                             f"({', '.join(map(str, self.inputs))}), got {len(args)}")
@@ -221,8 +231,7 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         values = self._convert_inputs(args, kwargs)
-        prepare = getattr(self.backend, "prepare_shared", _host_value)
-        values += [prepare(s) for s in self.shared_inputs]
+        values += [self._prepare(s) for s in self.shared_inputs]
         results = self.thunk(values)
         outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
         given = {id(v) for v in values}
