@@ -24,10 +24,13 @@ def describe_inputs(node, values):
                      for v in values)
 
 
-def run_node(node, values):
-    """``perform`` with errors turned into ones that name the node and the user's line."""
+def run_step(runner, node, values):
+    """``runner(*values)`` with errors turned into ones that name the node and the user's line.
+
+    Every backend that calls Python per node (this one, CuPy's) raises through here.
+    """
     try:
-        outs = perform(node.op, node, values)
+        return runner(*values)
     except (ValueError, IndexError, TypeError, ZeroDivisionError, FloatingPointError,
             OverflowError) as e:
         if getattr(e, "symrnn_reported", False):
@@ -36,6 +39,11 @@ def run_node(node, values):
                       + (f"\n  The node was built at {node.trace}" if node.trace else ""))
         err.symrnn_reported = True
         raise err from e
+
+
+def run_node(node, values):
+    """``perform`` of ``node`` on ``values``, errors naming the node (see run_step)."""
+    outs = run_step(lambda *v: perform(node.op, node, list(v)), node, values)
     if len(outs) != len(node.outputs):
         raise RuntimeError(f"{node.op}.perform returned {len(outs)} outputs, "
                            f"expected {len(node.outputs)}")

@@ -14,7 +14,7 @@ import numpy as np
 
 from symrnn.backends.cupy.elemwise_kernel import kernel_spec
 from symrnn.backends.cupy.fusion import find_groups
-from symrnn.backends.numpy import describe_inputs
+from symrnn.backends.numpy import run_step
 
 _WARNED = set()
 
@@ -116,21 +116,6 @@ def _steps(fgraph):
             kept.append(step)
             needed.update(map(id, step[1]))
     return kept[::-1]
-
-
-def run_step(runner, node, values):
-    """Call ``runner``, naming the node and the user's line in errors (as the NumPy backend)."""
-    try:
-        outs = runner(*values)
-    except (ValueError, IndexError, TypeError, ZeroDivisionError, FloatingPointError,
-            OverflowError) as e:
-        if getattr(e, "symrnn_reported", False):
-            raise
-        err = type(e)(f"{node.op}: {e} (inputs: {describe_inputs(node, values)})"
-                      + (f"\n  The node was built at {node.trace}" if node.trace else ""))
-        err.symrnn_reported = True
-        raise err from e
-    return outs
 
 
 def constant_value(c):
