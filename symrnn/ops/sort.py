@@ -24,10 +24,11 @@ def _mesh(x, along, axis):
     return tuple(idx)
 
 
-class Sort(Op):
-    """numpy.sort along ``axis``."""
+class _AlongAxis(Op):
+    """An op of one tensor along ``axis``; ``out_dtype`` None keeps the input's dtype."""
 
     __props__ = ("axis",)
+    out_dtype = None
 
     def __init__(self, axis):
         self.axis = int(axis)
@@ -36,7 +37,12 @@ class Sort(Op):
         from symrnn.tensor.basic import as_tensor_variable
         x = as_tensor_variable(x)
         _check_axis(self, x, self.axis)
-        return Apply(self, [x], [x.type()])
+        dtype = self.out_dtype or x.type.dtype
+        return Apply(self, [x], [TensorType(dtype, x.type.broadcastable)()])
+
+
+class Sort(_AlongAxis):
+    """numpy.sort along ``axis``."""
 
     def perform(self, node, inputs):
         return [np.sort(inputs[0], axis=self.axis, kind="stable")]
@@ -52,19 +58,10 @@ class Sort(Op):
         return [inc_subtensor(T.zeros_like(x)[idx], gz)]
 
 
-class ArgSort(Op):
+class ArgSort(_AlongAxis):
     """numpy.argsort along ``axis`` (int64 indices)."""
 
-    __props__ = ("axis",)
-
-    def __init__(self, axis):
-        self.axis = int(axis)
-
-    def make_node(self, x):
-        from symrnn.tensor.basic import as_tensor_variable
-        x = as_tensor_variable(x)
-        _check_axis(self, x, self.axis)
-        return Apply(self, [x], [TensorType("int64", x.type.broadcastable)()])
+    out_dtype = "int64"
 
     def perform(self, node, inputs):
         return [np.argsort(inputs[0], axis=self.axis, kind="stable").astype("int64")]
