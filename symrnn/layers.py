@@ -85,15 +85,19 @@ class RNN:
     ``recurrent``: 'identity' (IRNN, Le et al. 2015, with act=relu), 'orthogonal'
     or 'glorot'. Input weights are N(0, input_std) when ``input_std`` is given,
     else Glorot uniform. With ``learn_init`` the initial state is a parameter.
+    ``recurrent_map`` (R -> matrix) replaces R in the recurrence by a function
+    of it, e.g. :func:`dissolve_orthogonal`.
     """
 
     def __init__(self, n_in, n_hidden, rng, name="rnn", activation=T.tanh,
-                 recurrent="orthogonal", input_std=None, learn_init=False):
+                 recurrent="orthogonal", input_std=None, learn_init=False,
+                 recurrent_map=None):
         W = (glorot_uniform(rng, n_in, n_hidden) if input_std is None
              else rng.normal(0, input_std, (n_in, n_hidden)))
         R = {"identity": lambda: np.eye(n_hidden),
              "orthogonal": lambda: orthogonal(rng, n_hidden),
              "glorot": lambda: glorot_uniform(rng, n_hidden, n_hidden)}[recurrent]()
+        self.recurrent_map = recurrent_map
         self.W, self.R = _shared(W, f"{name}.W"), _shared(R, f"{name}.R")
         self.b = _shared(np.zeros(n_hidden), f"{name}.b")
         self.params = [self.W, self.R, self.b]
@@ -108,8 +112,9 @@ class RNN:
         h0 = T.zeros_like(pre[0])
         if self.h0 is not None:
             h0 = h0 + self.h0
+        R = self.R if self.recurrent_map is None else self.recurrent_map(self.R)
         hs, _ = symrnn.scan(lambda p_t, h_prev, R: self.activation(p_t + T.dot(h_prev, R)),
-                            sequences=pre, outputs_info=h0, non_sequences=self.R)
+                            sequences=pre, outputs_info=h0, non_sequences=R)
         return hs
 
     def orthogonality_penalty(self):
@@ -117,6 +122,15 @@ class RNN:
         n = self.R.get_value(borrow=True).shape[0]
         eye = constant(np.eye(n, dtype=self.R.type.dtype))
         return T.sum(T.sqr(T.dot(self.R.T, self.R) - eye))
+
+
+def dissolve_orthogonal(R):
+    """CDOpt's constraint-dissolving map for orthogonality: 1.5 R - 0.5 R (R^T R).
+
+    Used in the forward pass with the penalty ||R^T R - I||^2, its minimisers are
+    orthogonal matrices (Xiao, Liu and Toh 2022).
+    """
+    return 1.5 * R - 0.5 * T.dot(R, T.dot(R.T, R))
 
 
 class BatchNorm:

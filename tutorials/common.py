@@ -178,11 +178,27 @@ def accuracy(predict, X, y, prep, batch_size):
     return correct / len(X)
 
 
-def fit(args, name, train, predict, data, prep, batch_size, shared, report=None):
+def add_lr(p, default, what="Adam"):
+    """Add --lr and --lr-decay (a factor applied after each epoch) to parser ``p``."""
+    p.add_argument("--lr", type=float, default=default,
+                   help=f"{what} learning rate (default {default:g})")
+    p.add_argument("--lr-decay", type=float, default=1.0,
+                   help="multiply the learning rate by this after each epoch (default 1)")
+
+
+def learning_rate(args):
+    """The learning rate as a shared scalar, so that :func:`fit` can decay it."""
+    import symrnn
+    return symrnn.shared(np.asarray(args.lr, dtype="float32"), name="lr")
+
+
+def fit(args, name, train, predict, data, prep, batch_size, shared, report=None, lr=None):
     """Train ``train(x, y) -> (loss, accuracy)`` for args.epochs; test after each epoch.
 
     ``data`` is (X_train, y_train, X_test, y_test); ``prep`` turns a batch of
     images into the network's input; ``report()`` may add a line per epoch.
+    ``lr`` (from :func:`learning_rate`) is args.lr * args.lr_decay ** epoch,
+    also after --resume (so a resumed run may change --lr).
     Checkpoints after each epoch, plots loss and accuracy; returns the history.
     """
     X_train, y_train, X_test, y_test = data
@@ -192,6 +208,8 @@ def fit(args, name, train, predict, data, prep, batch_size, shared, report=None)
                       (0, {"train_loss": [], "train_acc": [], "test_acc": [], "seconds": []}))
     for epoch in range(start, args.epochs):
         t0 = time.time()
+        if lr is not None:
+            lr.set_value(np.asarray(args.lr * args.lr_decay ** epoch, dtype="float32"))
         idx_list = batches(len(X_train), batch_size, rng)
         bar = Progress(len(idx_list), f"epoch {epoch + 1}/{args.epochs}", not args.no_progress)
         losses, accs = [], []

@@ -28,7 +28,7 @@ def main(argv=None):
     p = common.parser("irnn_mnist", __doc__.split("\n\n")[0], epochs=10)
     p.add_argument("--hidden", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=40)
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
+    common.add_lr(p, 1e-4)
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (default 1.0)")
     p.add_argument("--pool", type=int, default=1,
                    help="average-pool images by this factor first (2: 196 steps)")
@@ -51,7 +51,8 @@ def main(argv=None):
     acc = T.mean(T.cast(T.eq(pred, y), "float32"))
     params = rnn.params + out.params
     grads = optimizers.clip_grad_norm(T.grad(loss, params), args.clip)
-    updates = optimizers.adam(grads, params, learning_rate=args.lr)
+    lr = common.learning_rate(args)
+    updates = optimizers.adam(grads, params, learning_rate=lr)
     t0 = time.time()
     train = theano.function([x, y], [loss, acc], updates=updates, mode=args.mode)
     predict = theano.function([x], pred, mode=args.mode)
@@ -60,7 +61,7 @@ def main(argv=None):
     def prep(images):
         return common.pixels((1.0 - images) * 2.0 - 1.0, args.pool)  # the seed's scaling
     return common.fit(args, "irnn_mnist", train, predict, data, prep, args.batch_size,
-                      [t for t, _ in updates])
+                      [t for t, _ in updates], lr=lr)
 
 
 if __name__ == "__main__":

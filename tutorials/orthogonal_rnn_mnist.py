@@ -27,11 +27,15 @@ def main(argv=None):
     p = common.parser("orthogonal_rnn_mnist", __doc__.split("\n\n")[0], epochs=10)
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default 5e-4)")
+    common.add_lr(p, 5e-4)
     p.add_argument("--penalty", type=float, default=0.2,
                    help="weight of ||W^T W - I||^2 in the loss (default 0.2)")
     p.add_argument("--input-std", type=float, default=None,
                    help="input weights N(0, std) (default: Glorot uniform)")
+    p.add_argument("--clip", type=float, default=None,
+                   help="clip the gradients to this total norm (default: no clipping)")
+    p.add_argument("--dissolve", action="store_true",
+                   help="use CDOpt's map 1.5 W - 0.5 W W^T W in the forward pass, as the seed")
     p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
     p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
     args = common.parse(p, argv)
@@ -43,14 +47,20 @@ def main(argv=None):
 
     x, y = T.tensor3("x"), T.lvector("y")  # x: (28 rows, batch, 28 pixels)
     rnn = layers.RNN(28, args.hidden, rng, name="rnn", activation=T.tanh,
-                     recurrent="orthogonal", input_std=args.input_std)
+                     recurrent="orthogonal", input_std=args.input_std,
+                     recurrent_map=layers.dissolve_orthogonal if args.dissolve else None)
     out = layers.Dense(args.hidden, 10, rng, name="out")
     logits = out(rnn(x)[-1])
     penalty = rnn.orthogonality_penalty()
     loss = layers.cross_entropy(logits, y, 10) + args.penalty * penalty
     pred = T.argmax(logits, axis=1)
     acc = T.mean(T.cast(T.eq(pred, y), "float32"))
-    updates = optimizers.adam(loss, rnn.params + out.params, learning_rate=args.lr)
+    params = rnn.params + out.params
+    grads = T.grad(loss, params)
+    if args.clip:
+        grads = optimizers.clip_grad_norm(grads, args.clip)
+    lr = common.learning_rate(args)
+    updates = optimizers.adam(grads, params, learning_rate=lr)
     t0 = time.time()
     train = theano.function([x, y], [loss, acc], updates=updates, mode=args.mode)
     predict = theano.function([x], pred, mode=args.mode)
@@ -61,7 +71,7 @@ def main(argv=None):
     def prep(images):
         return np.ascontiguousarray(images.transpose(1, 0, 2))  # rows become time steps
     return common.fit(args, "orthogonal_rnn_mnist", train, predict, data, prep,
-                      args.batch_size, [t for t, _ in updates],
+                      args.batch_size, [t for t, _ in updates], lr=lr,
                       report=lambda: f"penalty {float(show_penalty()):.4f}")
 
 
