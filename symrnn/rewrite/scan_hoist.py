@@ -1,0 +1,344 @@
+"""scan_hoist: move the work that need not run every step out of scan loops.
+
+Four moves, each a rebuild of the Scan from its public parts (symrnn/ops/scan.py):
+
+- loop-invariant work: inner nodes that read only non-sequences and constants run once
+  before the loop; the step reads their result as a new non-sequence;
+- input projections: an inner ``dot(x_t, W)`` (x_t a sequence slice, W invariant)
+  becomes one product of the whole sequence, ``(n*B, k) @ W``, before the loop, read
+  step by step as a new sequence (the IndRNN / IRNN input projection, forward and in
+  the backward scan, which recomputes it);
+- output projections: a per-step output ``dot(e_t, W)`` becomes the per-step output
+  ``e_t`` and one product after the loop (the gradient of a layer's input sequence);
+- product accumulators: a carried sum ``acc + dot(a_t.T, b_t)`` (the gradient of W in
+  a backward scan) becomes one product of the two whole sequences after the loop.
+
+Sequences and non-sequences the step no longer reads are dropped. The rewrite
+``scan_drop_unused_carries`` (also here) drops carried values nobody reads.
+"""
+import numpy as np
+
+from symrnn.graph import Constant, clone_replace, graph_inputs, toposort
+from symrnn.ops.blas import Dot
+from symrnn.ops.elemwise import DimShuffle, Elemwise
+from symrnn.ops.scan import Scan
+from symrnn.rewrite import register
+
+
+class _Parts:
+    """A Scan node taken apart into editable records.
+
+    ``seqs`` / ``nonseqs``: [inner placeholder, outer value, explain() info];
+    ``mapped``: [inner output, post, old outer output]; ``carries``: [inner placeholder,
+    outer init, info, inner new value, post, old outer output]. ``post`` (or None) turns
+    the new loop's mapped outputs into the old output's value.
+    """
+
+    def __init__(self, node):
+        op = self.op = node.op
+        n, seqs, inits, carries, nonseqs = op.split_outer(node.inputs)
+        s_in, taps_in, c_in, w_in = op.split_inner()
+        nr, nn, nc = op.n_rec, op.n_nit, op.n_shared
+        outs, info = op.inner_outputs, list(op.arg_info or [(None, "")] * len(op.inner_inputs))
+        k = len(s_in) + sum(len(t) for t in taps_in)
+        olds = node.outputs
+        self.n, self.inits, self.taps = n, list(inits), taps_in
+        self.tap_info = info[len(s_in):k]
+        self.seqs = [list(e) for e in zip(s_in, seqs, info[:len(s_in)])]
+        self.nonseqs = [list(e) for e in zip(w_in, nonseqs, info[k + nc:])]
+        self.rec = outs[:nr]
+        self.mapped = [[o, None, old] for o, old in zip(outs[nr:nr + nn], olds[nr:nr + nn])]
+        self.carries = [[ci, x0, inf, new, None, old] for ci, x0, inf, new, old in zip(
+            c_in, carries, info[k:k + nc], outs[nr + nn:nr + nn + nc], olds[nr + nn:])]
+        self.until = outs[nr + nn + nc:]
+        self.old_rec, self.trace = olds[:nr], node.trace
+
+    def live_carries(self):
+        return [c for c in self.carries if c[4] is None]
+
+    def inner_outputs(self):
+        return (self.rec + [m[0] for m in self.mapped] + [c[3] for c in self.live_carries()]
+                + self.until)
+
+    def inner_inputs(self):
+        return ([s[0] for s in self.seqs] + [v for t in self.taps for v in t]
+                + [c[0] for c in self.live_carries()] + [w[0] for w in self.nonseqs])
+
+    def replace_inner(self, repl):
+        """Rewrite every inner output with ``repl`` (inner variable -> same-type variable)."""
+        live = self.live_carries()
+        outs = clone_replace(self.inner_outputs(), repl, rebuild=False)
+        nr, nn, nc = len(self.rec), len(self.mapped), len(live)
+        self.rec = outs[:nr]
+        for m, o in zip(self.mapped, outs[nr:nr + nn]):
+            m[0] = o
+        for c, o in zip(live, outs[nr + nn:nr + nn + nc]):
+            c[3] = o
+        self.until = outs[nr + nn + nc:]
+
+    def build(self):
+        """[(old outer output, new value)] of the rebuilt loop (unread inputs dropped)."""
+        used = set(map(id, graph_inputs(self.inner_outputs())))
+        seqs = [s for s in self.seqs if id(s[0]) in used]
+        if not seqs and not self.rec and self.seqs:
+            seqs = self.seqs[:1]  # keep one sequence: it checks the number of steps
+        nonseqs = [w for w in self.nonseqs if id(w[0]) in used]
+        live = self.live_carries()
+        inner_in = ([s[0] for s in seqs] + [v for t in self.taps for v in t]
+                    + [c[0] for c in live] + [w[0] for w in nonseqs])
+        info = ([s[2] for s in seqs] + self.tap_info + [c[2] for c in live]
+                + [w[2] for w in nonseqs])
+        op = self.op
+        new_op = Scan(inner_in, self.inner_outputs(), len(seqs), op.rec_taps, len(self.mapped),
+                      len(live), as_while=op.as_while, truncate_gradient=op.truncate_gradient,
+                      name=op.name, unroll=op.unroll, arg_info=info)
+        node = new_op.make_node(self.n, *[s[1] for s in seqs], *self.inits,
+                                *[c[1] for c in live], *[w[1] for w in nonseqs])
+        node.trace = self.trace
+        outs, nr, nn = node.outputs, len(self.rec), len(self.mapped)
+        maps = outs[nr:nr + nn]
+        pairs = list(zip(self.old_rec, outs[:nr]))
+        for (_, post, old), new in zip(self.mapped, maps):
+            if old is not None:
+                pairs.append((old, post(new) if post else new))
+        it = iter(outs[nr + nn:])
+        for c in self.carries:
+            pairs.append((c[5], c[4](maps) if c[4] else next(it)))
+        return pairs
+
+
+def _readers(outputs, blockers):
+    out = {}
+    for node in toposort(outputs, blockers=blockers):
+        for v in node.inputs:
+            out.setdefault(id(v), []).append(node)
+    for v in outputs:
+        out.setdefault(id(v), []).append("output")
+    return out
+
+
+def _invariant_ids(p):
+    """ids of the inner variables that read only non-sequences and constants."""
+    inv = {id(w[0]) for w in p.nonseqs}
+    blockers = [s[0] for s in p.seqs] + [v for t in p.taps for v in t] + \
+        [c[0] for c in p.carries] + [w[0] for w in p.nonseqs]
+    for node in toposort(p.inner_outputs(), blockers=blockers):
+        if getattr(node.op, "stateful", False) or isinstance(node.op, Scan):
+            continue
+        if all(id(v) in inv or isinstance(v, Constant) for v in node.inputs):
+            inv.update(id(o) for o in node.outputs)
+    return inv
+
+
+def _outer_of(p, var):
+    """The outer value computing the invariant inner ``var`` (non-sequences substituted)."""
+    return clone_replace([var], {w[0]: w[1] for w in p.nonseqs}, rebuild=False)[0]
+
+
+def _invariant_outer(p, var, inv):
+    """The outer value of ``var`` when it is loop-invariant, else None."""
+    return _outer_of(p, var) if id(var) in inv or isinstance(var, Constant) else None
+
+
+# ---- the four moves; each returns True when it changed ``p`` ----
+
+def _inline_constants(p):
+    """Non-sequences that are small constants outside become constants inside."""
+    repl = {w[0]: w[1] for w in p.nonseqs if isinstance(w[1], Constant)
+            and w[1].type == w[0].type and np.size(w[1].data) <= 16}
+    if repl:
+        p.replace_inner(repl)
+    return bool(repl)
+
+
+def _hoist_invariants(p):
+    inv = _invariant_ids(p)
+    ns_ids = {id(w[0]) for w in p.nonseqs}
+    readers = _readers(p.inner_outputs(), [w[0] for w in p.nonseqs])
+    repl = {}
+    for node in toposort(p.inner_outputs(), blockers=[w[0] for w in p.nonseqs]):
+        for v in node.outputs:
+            if id(v) not in inv or id(v) in ns_ids:
+                continue
+            needed = any(r == "output" or not all(id(o) in inv for o in r.outputs)
+                         for r in readers.get(id(v), []))
+            cheap = all(isinstance(n.op, DimShuffle) for n in toposort([v], blockers=[
+                w[0] for w in p.nonseqs]))
+            if needed and not cheap and any(id(a) in ns_ids for a in graph_inputs([v])):
+                ph = v.type(f"hoisted{len(p.nonseqs)}")
+                p.nonseqs.append([ph, _outer_of(p, v), ("hoisted", "loop-invariant value")])
+                repl[v] = ph
+    if repl:
+        p.replace_inner(repl)
+    return bool(repl)
+
+
+def _flat(x, lead):
+    """``x`` (lead axes, ..., k) as a matrix (rows, k), or as it is when it has 2 dims."""
+    if x.type.ndim == 2:
+        return x
+    return x.reshape((x.shape[0] * x.shape[1], x.shape[2]))
+
+
+def _unflat(y, like, extra):
+    """``y`` (rows, m...) back to the leading axes of ``like`` (T, B, ...)."""
+    if like.type.ndim == 2:
+        return y
+    return y.reshape((like.shape[0], like.shape[1]) + tuple(extra))
+
+
+def _project_inputs(p):
+    from symrnn.tensor.math import dot
+    seq_of = {id(s[0]): s for s in p.seqs}
+    inv = _invariant_ids(p)
+    repl = {}
+    for node in toposort(p.inner_outputs(), blockers=[s[0] for s in p.seqs]):
+        if not isinstance(node.op, Dot):
+            continue
+        x, w = node.inputs
+        wo = _invariant_outer(p, w, inv)
+        if id(x) not in seq_of or wo is None or x.type.ndim not in (1, 2):
+            continue
+        xs = seq_of[id(x)][1][:p.n]
+        y = dot(_flat(xs, 2), wo)
+        y = _unflat(y, xs, [wo.shape[1]] if w.type.ndim == 2 else [])
+        out = node.outputs[0]
+        ph = out.type(f"{x.name or 'x'}_proj[t]")
+        p.seqs.append([ph, y, ("projected sequence", f"dot({x.name}, {w.name}) for all steps")])
+        repl[out] = ph
+    if repl:
+        p.replace_inner(repl)
+    return bool(repl)
+
+
+def _project_outputs(p):
+    from symrnn.tensor.math import dot
+    inv = _invariant_ids(p)
+    readers = _readers(p.inner_outputs(), [])
+    changed = False
+    for m in p.mapped:
+        o = m[0]
+        if m[1] is not None or o.owner is None or not isinstance(o.owner.op, Dot):
+            continue
+        e, w = o.owner.inputs
+        wo, ndim_w = _invariant_outer(p, w, inv), w.type.ndim
+        if wo is None or id(e) in inv or e.type.ndim not in (1, 2) or \
+                len(readers.get(id(o), [])) != 1:
+            continue
+
+        def post(es, wo=wo, ndim_w=ndim_w, t=o.type):
+            from symrnn.tensor.basic import patternbroadcast
+            y = dot(_flat(es, 2), wo)
+            y = _unflat(y, es, [wo.shape[1]] if ndim_w == 2 else [])
+            return patternbroadcast(y, (False,) + t.broadcastable)
+        m[0], m[1] = e, post
+        changed = True
+    return changed
+
+
+def _whole(p, var):
+    """``var`` (a step value) for every step: its outer sequence, or a new mapped output."""
+    for s in p.seqs:
+        if s[0] is var:
+            return lambda maps, s=s: s[1][:p.n]
+    for k, m in enumerate(p.mapped):
+        if m[0] is var:
+            return lambda maps, k=k: maps[k]
+    p.mapped.append([var, None, None])
+    k = len(p.mapped) - 1
+    return lambda maps, k=k: maps[k]
+
+
+def _sink_accumulators(p):
+    from symrnn.tensor.basic import patternbroadcast
+    from symrnn.tensor.math import dot
+    if p.op.as_while:
+        return False
+    inv = _invariant_ids(p)
+    readers = _readers(p.inner_outputs(), [])
+    changed = False
+    for c in p.live_carries():
+        new = c[3]
+        node = new.owner
+        if node is None or not isinstance(node.op, Elemwise) or \
+                node.op.scalar_op.name != "add" or c[0] not in node.inputs or \
+                len(readers.get(id(c[0]), [])) != 1 or len(readers.get(id(new), [])) != 1:
+            continue
+        d = node.inputs[1] if node.inputs[0] is c[0] else node.inputs[0]
+        if d is c[0] or d.owner is None or not isinstance(d.owner.op, Dot) or \
+                d.type != new.type:
+            continue
+        at, b = d.owner.inputs
+        if at.owner is None or not isinstance(at.owner.op, DimShuffle) or \
+                at.owner.op.new_order != (1, 0) or b.type.ndim != 2:
+            continue
+        a = at.owner.inputs[0]
+        if id(a) in inv or id(b) in inv:
+            continue
+        get_a, get_b = _whole(p, a), _whole(p, b)
+
+        def post(maps, get_a=get_a, get_b=get_b, init=c[1], t=new.type):
+            prod = dot(_flat(get_a(maps), 2).T, _flat(get_b(maps), 2))
+            return patternbroadcast(init + prod, t.broadcastable)
+        c[4] = post
+        changed = True
+    return changed
+
+
+MOVES = (_inline_constants, _hoist_invariants, _project_inputs, _project_outputs, _sink_accumulators)
+
+
+@register("scan_drop_unused_carries")
+def scan_drop_unused_carries(fgraph):
+    """Drop the carried values (gradient sums...) that no node and no output reads."""
+    clients = fgraph.clients()
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Scan) or not node.op.n_shared:
+            continue
+        p = _Parts(node)
+        readers = _readers(p.inner_outputs(), [])
+        changed = False
+        for c in p.carries:
+            own = c[3].owner
+            if clients.get(id(c[5])) or len(readers.get(id(c[3]), [])) != 1 or any(
+                    r is not own for r in readers.get(id(c[0]), [])):
+                continue
+            c[4] = _nothing
+            changed = True
+        if changed:
+            for old, new in p.build():
+                if new is not None:
+                    _replace(fgraph, old, new)
+
+
+@register("scan_hoist")
+def scan_hoist(fgraph):
+    """Move invariant work, input and output projections and product sums out of scans."""
+    done = False
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Scan):
+            continue
+        p = _Parts(node)
+        changed = False
+        for move in MOVES:
+            changed = move(p) or changed
+        if changed:
+            for old, new in p.build():
+                _replace(fgraph, old, new)
+            done = True
+    if done:  # the new outer nodes may repeat each other (slices of one sequence)
+        from symrnn.rewrite.basic import merge
+        merge(fgraph)
+
+
+def _nothing(maps):
+    return None
+
+
+def _replace(fgraph, old, new):
+    if new.type != old.type:
+        from symrnn.tensor.basic import patternbroadcast
+        new = patternbroadcast(new, old.type.broadcastable)
+    for node in fgraph.toposort():
+        node.inputs = [new if v is old else v for v in node.inputs]
+    fgraph.outputs = [new if v is old else v for v in fgraph.outputs]
