@@ -186,3 +186,83 @@ class DimShuffle(Op):
         order = [inverse[i] if inverse[i] is not None else "x" for i in range(x.type.ndim)]
         g = g.dimshuffle(order)
         return [g if x.type.dtype.startswith("float") else None]
+
+
+# ---- fused elementwise chains ----
+
+class CompositeScalar:
+    """A scalar function built from scalar ops: the body of a Composite.
+
+    ``inputs`` are 0-d placeholders, ``nodes`` Elemwise nodes on 0-d values in
+    topological order, ``output`` the last one's result. The name spells the body
+    (``t1=add(i0,i1); t2=maximum(t1,0.0:float64)``), so equal bodies are equal ops.
+    """
+
+    def __init__(self, inputs, output):
+        from symrnn.graph import Constant, toposort
+        self.inputs, self.output = list(inputs), output
+        self.nodes = toposort([output], blockers=self.inputs)
+        self.nin, self.int_only = len(self.inputs), False
+        ref = {id(v): f"i{k}" for k, v in enumerate(self.inputs)}
+        parts = []
+        for k, n in enumerate(self.nodes):
+            args = [ref[id(v)] if id(v) in ref else
+                    f"{np.asarray(v.data).item()!r}:{v.type.dtype}" if isinstance(v, Constant)
+                    else "?" for v in n.inputs]
+            ref[id(n.outputs[0])] = f"t{k}"
+            parts.append(f"t{k}={n.op.scalar_op.name}({','.join(args)})")
+        self.name = f"composite{{{'; '.join(parts)}}}"
+
+    def out_dtype(self, in_dtypes):
+        return self.output.type.dtype
+
+    def __eq__(self, other):
+        return isinstance(other, CompositeScalar) and self.name == other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return self.name
+
+
+class Composite(Elemwise):
+    """One Elemwise computing a chain of them (built by the ``fusion`` rewrite).
+
+    ``perform`` runs the chain's scalar ops on whole arrays, each as its own
+    Elemwise would (so the result is the unfused chain's, bit for bit); compiled
+    backends emit one loop.
+    """
+
+    def __str__(self):
+        return f"Composite{{{','.join(n.op.scalar_op.name for n in self.scalar_op.nodes)}}}"
+
+    def make_node(self, *inputs):
+        inputs = [_as_tensor(x) for x in inputs]
+        ndim = max(v.type.ndim for v in inputs)
+        if len(inputs) != self.scalar_op.nin or any(v.type.ndim != ndim for v in inputs):
+            raise op_error(str(self), f"takes {self.scalar_op.nin} inputs of one number of "
+                           f"dims, got {[v.type for v in inputs]}")
+        bcast = tuple(all(v.type.broadcastable[d] for v in inputs) for d in range(ndim))
+        return Apply(self, inputs, [TensorType(self.scalar_op.output.type.dtype, bcast)()])
+
+    def perform(self, node, inputs):
+        check_broadcast(node, [x.shape for x in inputs])
+        values = {id(v): x for v, x in zip(self.scalar_op.inputs, inputs)}
+        for n in self.scalar_op.nodes:
+            args = [values[id(v)] if id(v) in values else np.asarray(v.data) for v in n.inputs]
+            dtype = n.outputs[0].type.dtype
+            if dtype.startswith(("float", "complex")) and not any(
+                    a.dtype.kind in "fc" for a in args):
+                args = [a.astype(dtype) for a in args]
+            values[id(n.outputs[0])] = np.asarray(n.op.scalar_op.impl(*args), dtype=dtype)
+        return [np.asarray(values[id(self.scalar_op.output)])]
+
+    def grad(self, inputs, output_grads):
+        from symrnn.gradient import grad
+        from symrnn.graph import clone_replace
+        (out,) = clone_replace([self.scalar_op.output], dict(zip(self.scalar_op.inputs, inputs)))
+        floats = [v for v in inputs if v.type.dtype.startswith("float")]
+        gs = dict(zip(map(id, floats), grad(None, floats, known_grads={out: output_grads[0]},
+                                            disconnected_inputs="ignore")))
+        return [gs.get(id(v)) for v in inputs]

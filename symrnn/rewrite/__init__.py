@@ -30,4 +30,4 @@ def rewrite_graph(fgraph, mode):
     return fgraph
 
 
-from symrnn.rewrite import basic, scan, scan_hoist  # noqa: E402,F401  (registers, in order)
+from symrnn.rewrite import basic, scan, scan_hoist, fusion  # noqa: E402,F401  (in order)

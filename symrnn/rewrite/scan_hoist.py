@@ -296,15 +296,15 @@ def scan_drop_unused_carries(fgraph):
         if not isinstance(node.op, Scan) or not node.op.n_shared:
             continue
         p = _Parts(node)
-        readers = _readers(p.inner_outputs(), [])
         changed = False
         for c in p.carries:
-            own = c[3].owner
-            if clients.get(id(c[5])) or len(readers.get(id(c[3]), [])) != 1 or any(
-                    r is not own for r in readers.get(id(c[0]), [])):
+            if clients.get(id(c[5])):
                 continue
-            c[4] = _nothing
-            changed = True
+            c[4] = _nothing  # dropped, unless the values still computed read it
+            if id(c[0]) in set(map(id, graph_inputs(p.inner_outputs()))):
+                c[4] = None
+            else:
+                changed = True
         if changed:
             for old, new in p.build():
                 if new is not None:

@@ -1,6 +1,6 @@
 """Elemwise (scalar ops by name) and DimShuffle -> loops and index maps."""
 from symrnn.backends.numba.codegen import conv, emit, loops, np_dtype, tuple_text
-from symrnn.ops.elemwise import DimShuffle, Elemwise
+from symrnn.ops.elemwise import Composite, DimShuffle, Elemwise
 from symrnn.ops.reduction import Reduce
 from symrnn.types import upcast
 
@@ -70,11 +70,6 @@ def scalar_expr(scalar_op, args, in_dtypes, out_dtype):
     return conv(SCALAR[name](args, out_dtype), out_dtype)
 
 
-def _supports(node):
-    name = node.op.scalar_op.name
-    return name.startswith("cast_") or name in SCALAR
-
-
 def _fusable(node, ctx):
     """Leave the output lazy: one reader, an Elemwise/Reduce over the same shape."""
     out = node.outputs[0]
@@ -89,15 +84,61 @@ def _fusable(node, ctx):
     return isinstance(reader.op, Reduce)
 
 
+def composite_body(scalar_op, args, in_dtypes, fresh):
+    """(statements, expression) of a Composite's body on the argument expressions.
+
+    A value the body reads twice gets a local name (a statement); the others inline."""
+    from symrnn.backends.numba.codegen import literal
+    uses = {}
+    for n in scalar_op.nodes:
+        for v in n.inputs:
+            uses[id(v)] = uses.get(id(v), 0) + 1
+    vals = {id(v): (a, d) for v, a, d in zip(scalar_op.inputs, args, in_dtypes)}
+    lines, expr = [], None
+    for n in scalar_op.nodes:
+        ins = [vals[id(v)] if id(v) in vals else (literal(v.data, v.type.dtype), v.type.dtype)
+               for v in n.inputs]
+        out = n.outputs[0]
+        expr = scalar_expr(n.op.scalar_op, [a for a, _ in ins], [d for _, d in ins],
+                           out.type.dtype)
+        if uses.get(id(out), 0) > 1:
+            name = fresh("c")
+            lines.append(f"{name} = {expr}")
+            expr = name
+        vals[id(out)] = (expr, out.type.dtype)
+    return lines, expr
+
+
+def _pure(op):
+    """Whether ``op``'s element is one expression (no statements): it may stay lazy."""
+    if not isinstance(op, Composite):
+        return True
+    seen = set()
+    for n in op.scalar_op.nodes:
+        for v in n.inputs:
+            if v.owner is not None and id(v) in seen:
+                return False
+            seen.add(id(v))
+    return True
+
+
+def _body(op, c, args, in_dtypes, dtype):
+    if isinstance(op, Composite):
+        return composite_body(op.scalar_op, args, in_dtypes, c.fresh)
+    return [], scalar_expr(op.scalar_op, args, in_dtypes, dtype)
+
+
 @emit.register(Elemwise)
 def _elemwise(op, node, ctx):
     out = node.outputs[0]
     dtype = out.type.dtype
     in_dtypes = [v.type.dtype for v in node.inputs]
     if out.type.ndim == 0:
-        args = [ctx.elem(v, []) for v in node.inputs]
+        lines, expr = _body(op, ctx, [ctx.elem(v, []) for v in node.inputs], in_dtypes, dtype)
+        for text in lines:
+            ctx.line(text)
         name = ctx.fresh("s")
-        ctx.line(f"{name} = {scalar_expr(op.scalar_op, args, in_dtypes, dtype)}")
+        ctx.line(f"{name} = {expr}")
         ctx.define(out, name)
         return
     shape = []
@@ -114,20 +155,32 @@ def _elemwise(op, node, ctx):
     inputs = list(node.inputs)
 
     def elem(c, idx):
-        args = [c.elem(v, idx) for v in inputs]
-        return scalar_expr(op.scalar_op, args, in_dtypes, dtype)
+        return _body(op, c, [c.elem(v, idx) for v in inputs], in_dtypes, dtype)[1]
 
     def make(c):
         name = c.fresh("a")
         c.line(f"{name} = np.empty({tuple_text(shape)}, {np_dtype(dtype)})")
         idx, nest = loops(c, shape)
         with nest:
-            c.line(f"{name}[{', '.join(idx)}] = {elem(c, idx)}")
+            lines, expr = _body(op, c, [c.elem(v, idx) for v in inputs], in_dtypes, dtype)
+            for text in lines:
+                c.line(text)
+            c.line(f"{name}[{', '.join(idx)}] = {expr}")
         return name
 
-    ctx.set_lazy(out, elem, shape, make)
-    if not _fusable(node, ctx):
+    pure = _pure(op)
+    if pure:
+        ctx.set_lazy(out, elem, shape, make)
+    if not pure or not _fusable(node, ctx):
         ctx.define(out, make(ctx))
+
+
+def _supports(node):
+    op = node.op
+    if isinstance(op, Composite):
+        return all(_supports(n) for n in op.scalar_op.nodes)
+    name = op.scalar_op.name
+    return name.startswith("cast_") or name in SCALAR
 
 
 _elemwise.supports = _supports
