@@ -178,12 +178,12 @@ def accuracy(predict, X, y, prep, batch_size):
     return correct / len(X)
 
 
-def add_lr(p, default, what="Adam"):
+def add_lr(p, default, decay=1.0, what="Adam"):
     """Add --lr and --lr-decay (a factor applied after each epoch) to parser ``p``."""
     p.add_argument("--lr", type=float, default=default,
                    help=f"{what} learning rate (default {default:g})")
-    p.add_argument("--lr-decay", type=float, default=1.0,
-                   help="multiply the learning rate by this after each epoch (default 1)")
+    p.add_argument("--lr-decay", type=float, default=decay,
+                   help=f"multiply the learning rate by this after each epoch (default {decay:g})")
 
 
 def learning_rate(args):
@@ -224,6 +224,8 @@ def fit(args, name, train, predict, data, prep, batch_size, shared, report=None,
         for key, v in (("train_loss", np.mean(losses)), ("train_acc", np.mean(accs)),
                        ("test_acc", test_acc), ("seconds", time.time() - t0)):
             history[key].append(float(v))
+        if lr is not None:
+            history.setdefault("lr", []).append(float(lr.get_value()))
         extra = f"  {report()}" if report else ""
         print(f"epoch {epoch + 1}: train loss {np.mean(losses):.4f} acc {np.mean(accs):.4f}  "
               f"test acc {test_acc:.4f}  ({rate:.1f} steps/s, {history['seconds'][-1]:.0f} s)"

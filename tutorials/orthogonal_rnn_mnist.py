@@ -4,10 +4,14 @@ Each image is read as 28 steps of 28 pixels by a tanh RNN with 150 units; the
 last state goes through a dense layer to 10 classes. The recurrent matrix W is
 kept close to orthogonal (its singular values near 1, so gradients neither
 vanish nor explode) by adding the quadratic penalty ||W^T W - I||^2 to the
-loss, the penalty CDOpt's constraint-dissolving layers use. Adam lr 5e-4,
-batch 64, 10 epochs; the seed reports 0.965 test accuracy.
+loss and, as CDOpt's RNN_cdopt layer does, by using the constraint-dissolving
+map 1.5 W - 0.5 W W^T W in place of W in the recurrence. Batch 64, 10 epochs;
+the seed reports 0.965 test accuracy (Adam lr 5e-4, constant). Here Adam starts
+at lr 2e-3, decays by 0.7 per epoch, with gradients clipped to norm 1: 0.971
+after 10 epochs (the seed's constant 5e-4 gives 0.958-0.960).
 
     python tutorials/orthogonal_rnn_mnist.py
+    python tutorials/orthogonal_rnn_mnist.py --lr 5e-4 --lr-decay 1 --no-clip   # the seed's
 """
 import os
 import sys
@@ -27,15 +31,17 @@ def main(argv=None):
     p = common.parser("orthogonal_rnn_mnist", __doc__.split("\n\n")[0], epochs=10)
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--batch-size", type=int, default=64)
-    common.add_lr(p, 5e-4)
+    common.add_lr(p, 2e-3, decay=0.7)
     p.add_argument("--penalty", type=float, default=0.2,
                    help="weight of ||W^T W - I||^2 in the loss (default 0.2)")
     p.add_argument("--input-std", type=float, default=None,
                    help="input weights N(0, std) (default: Glorot uniform)")
-    p.add_argument("--clip", type=float, default=None,
-                   help="clip the gradients to this total norm (default: no clipping)")
-    p.add_argument("--dissolve", action="store_true",
-                   help="use CDOpt's map 1.5 W - 0.5 W W^T W in the forward pass, as the seed")
+    p.add_argument("--clip", type=float, default=1.0,
+                   help="clip the gradients to this total norm (default 1.0)")
+    p.add_argument("--no-clip", dest="clip", action="store_const", const=None,
+                   help="no gradient clipping (as the seed)")
+    p.add_argument("--no-dissolve", dest="dissolve", action="store_false",
+                   help="plain W in the recurrence (only the penalty keeps it orthogonal)")
     p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
     p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
     args = common.parse(p, argv)

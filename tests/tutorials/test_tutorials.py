@@ -3,6 +3,7 @@
 MNIST and text tutorials need the data folder ($SYMRNN_DATA, or ../shared/data
 beside the checkout); without it they are skipped with a visible reason.
 """
+import argparse
 import importlib.util
 import os
 
@@ -96,6 +97,28 @@ def test_mnist_tutorials(name, tmp_path):
     history = run(name, tmp_path, "--data-dir", DATA)
     assert history["train_loss"][-1] < history["train_loss"][0]
     assert plotted(tmp_path / f"{name}_accuracy.png")
+
+
+def test_fit_decays_the_learning_rate_per_epoch_and_after_resume(tmp_path):
+    common = load("common")
+    args = argparse.Namespace(seed=1, epochs=2, resume=False, out_dir=str(tmp_path),
+                              no_progress=True, lr=0.004, lr_decay=0.5)
+    lr = common.learning_rate(args)
+    seen = []
+
+    def train(x, y):
+        seen.append(float(lr.get_value()))
+        return 1.0, 0.5
+    data = (np.zeros((4, 3)), np.zeros(4, "int64"), np.zeros((2, 3)), np.zeros(2, "int64"))
+    fit = common.fit
+    history = fit(args, "t", train, lambda x: np.zeros(len(x), "int64"), data, lambda x: x, 2,
+                  [], lr=lr)
+    np.testing.assert_allclose(seen, [0.004, 0.004, 0.002, 0.002], rtol=1e-6)
+    args.epochs, args.resume = 3, True
+    history = fit(args, "t", train, lambda x: np.zeros(len(x), "int64"), data, lambda x: x, 2,
+                  [], lr=lr)
+    np.testing.assert_allclose(history["lr"], [0.004, 0.002, 0.001], rtol=1e-6)
+    assert history["test_acc"] == [1.0, 1.0, 1.0]
 
 
 @needs_data
