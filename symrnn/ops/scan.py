@@ -37,8 +37,9 @@ be typed broadcastable (a single initial row); the rec buffer's never is.
 The carry slots (``n_shared``, named after their first use) are recurrent
 states of which only the final value is kept. scan() uses them for shared
 variables updated inside ``fn``; the gradient uses them for its accumulators.
-``unroll`` asks a compiled backend to emit that many steps per loop iteration;
-it never changes results (the NumPy reference ignores it).
+``unroll = u`` asks a compiled backend to write the step body u times per
+iteration of its loop (plus a loop for the last ``n_steps % u`` steps); it never
+changes results (the NumPy reference ignores it). The backward Scan inherits it.
 
 Gradient (``L_op``): one backward Scan over the steps done, last step first::
 
@@ -92,7 +93,10 @@ class Scan(Op):
         self.n_rec = len(self.rec_taps)
         self.lags = [-taps[0] for taps in self.rec_taps]
         self.as_while, self.truncate_gradient = bool(as_while), int(truncate_gradient)
-        self.name, self.unroll = name or "scan", int(unroll)
+        self.name = name or "scan"
+        if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
+            raise op_error("scan", f"unroll must be a positive int, got {unroll!r}", ValueError)
+        self.unroll = int(unroll)
         self.arg_info = arg_info  # (label, source) per inner input, for explain()
         n_taps = sum(len(t) for t in self.rec_taps)
         self.n_nonseqs = len(self.inner_inputs) - n_seqs - n_taps - n_shared
@@ -364,7 +368,7 @@ class Scan(Op):
                 + [(v.name, "forward non-sequence") for v, _ in b_ns])
         back = Scan([e[0] for e in b_seq] + states + acc + [v for v, _ in b_ns], b_out,
                     len(b_seq), (), len(g_seq_out), len(states) + len(acc), arg_info=info,
-                    name=f"grad_of_{self.name}")
+                    name=f"grad_of_{self.name}", unroll=self.unroll)
         res = back(m, *[e[1] for e in b_seq], *zero_states, *zero_acc, *[w for _, w in b_ns])
         res = res if isinstance(res, list) else [res]
         g_seqs, g_states, g_acc = (res[:len(g_seq_out)], res[len(g_seq_out):nr + len(
