@@ -33,7 +33,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                 for r, o in zip(results, outs):
                     r.append(o)
                 prev = [o if p is not None else None for o, p in zip(outs, prev)]
-                # fn may also return until(cond): stop after the step where cond holds
+                # fn may also return until(cond): stop after the step where cond holds,
+                # and {shared: new_value}: applied at once by function(..., updates=)
             return [np.stack(r) for r in results]
 
     Parameters
@@ -55,10 +56,16 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     n_steps : int or integer scalar; at most this many steps (required without sequences).
     truncate_gradient : int; when > 0 the gradient goes back only that many steps.
     go_backwards : bool; iterate the sequences from the end (outputs in iteration order).
-    unroll : int; steps per loop iteration in compiled backends (same results).
-    checkpoint : int k; checkpointed BPTT: the loop runs as chunks of k steps, the
-        gradient keeps only each chunk's first state and recomputes the chunk's steps
-        (taps and all outputs allowed; not with until, updates or truncate_gradient).
+    unroll : int k; the compiled loop (numba) runs k steps per iteration: its source
+        repeats the step body k times, then a loop runs the last ``n % k`` steps. The
+        gradient's backward loop is unrolled too. Same results; NumPy ignores it.
+    checkpoint : int k; checkpointed BPTT: the loop runs as chunks of k steps and the
+        gradient keeps only each chunk's first state, recomputing the chunk's steps in
+        the backward pass (it reads n / k stored states and one chunk's k steps at a
+        time, instead of every step's state). Works with taps, every output, until,
+        updates and truncate_gradient; with until and truncate_gradient together the
+        forward loop runs twice (the gradient's cut is known only once the steps taken
+        are counted).
     """
     from symrnn.tensor.basic import as_tensor_variable
     if not callable(fn):
@@ -124,19 +131,28 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     info_free = [(v.name or str(v), "implicit: shared variable" if isinstance(
         v, SharedVariable) else "implicit: outer variable") for v in free]
     n_in = len(inner_ins)
-    op = Scan(inner_ins + carry_ph + ns_ph + free_ph, inner_outs, len(seq_outer), rec_taps,
-              len(nit_idx), len(shared_upd), as_while=cond is not None,
-              truncate_gradient=truncate_gradient, name=name, unroll=unroll,
-              arg_info=info[:n_in] + info_carry + info[n_in:] + info_free)
+    n_out = len(rec_idx) + len(nit_idx)
+
+    def make_op(as_while=cond is not None, cond_output=False, tg=truncate_gradient):
+        """The loop as a Scan; with ``cond_output`` its condition is one more mapped output."""
+        outs, upd = inner_outs[:n_out], inner_outs[n_out:n_out + len(shared_upd)]
+        c = inner_outs[-1:]
+        extra = c if cond_output else []
+        return Scan(inner_ins + carry_ph + ns_ph + free_ph, outs + extra + upd
+                    + (c if as_while else []), len(seq_outer),
+                    rec_taps, len(nit_idx) + len(extra), len(shared_upd), as_while=as_while,
+                    truncate_gradient=tg, name=name, unroll=unroll,
+                    arg_info=info[:n_in] + info_carry + info[n_in:] + info_free)
     if checkpoint is not None:
-        if cond is not None or shared_upd or truncate_gradient != -1:
-            raise op_error("scan", "checkpoint=k cannot be combined with until, updates or "
-                           "truncate_gradient", ValueError)
-        outs = _checkpointed(op, int(checkpoint), n, seq_outer, rec_outer, nonseqs + free)
+        from symrnn.scan_checkpoint import checkpointed
+        outs, new_updates = checkpointed(
+            checkpoint, lambda w, c: make_op(w, c, -1), n, seq_outer, rec_outer, shared_upd,
+            nonseqs + free, truncate_gradient, cond is not None)
         results = [None] * len(rec)
         for o, j in zip(outs, rec_idx + nit_idx):
             results[j] = o
-        return (results[0] if len(results) == 1 and not return_list else results), OrderedDict()
+        return (results[0] if len(results) == 1 and not return_list else results), new_updates
+    op = make_op()
     node = op.make_node(n, *seq_outer, *rec_outer, *shared_upd, *nonseqs, *free)
     results = [None] * len(rec)
     for k, j in enumerate(rec_idx):
@@ -341,44 +357,6 @@ def _free_variables(outputs, placeholders):
     for o in outputs:
         visit(o)
     return free
-
-
-def _checkpointed(op, k, n, seqs, bufs, nonseqs):
-    """The loop of ``op`` as an outer scan over chunks of k steps, each running ``op``.
-
-    The outer scan stores each chunk's first state; its gradient recomputes a chunk's
-    k steps from that state, then runs their backward loop. Each chunk's outputs are
-    padded to k rows (the last chunk may be shorter) and cut to n steps at the end.
-    """
-    from symrnn.tensor import math as T
-    from symrnn.tensor.basic import unbroadcast
-    from symrnn.tensor.extra_ops import arange
-    if k < 1:
-        raise op_error("scan", f"checkpoint must be a positive int, got {k}", ValueError)
-    n_chunks = (n + k - 1) // k
-    chunked = []
-    for x in seqs:
-        tail = [x.shape[i] for i in range(1, x.type.ndim)]
-        pad = T.zeros([n_chunks * k - n] + tail, dtype=x.type.dtype)
-        chunked.append(T.concatenate([x[:n], pad]).reshape([n_chunks, k] + tail))
-    nr, n_seq = op.n_rec, len(seqs)
-
-    def chunk(c, *args):
-        steps = T.minimum(k, n - c * k)
-        chunk_seqs, prev = args[:n_seq], args[n_seq:n_seq + nr]
-        outs = op.make_node(steps, *chunk_seqs, *prev, *args[n_seq + nr:-1]).outputs
-        per_step = [o[lag:] for o, lag in zip(outs, op.lags)] + outs[nr:]
-        padded = [T.concatenate([o, T.zeros([k - steps] + [o.shape[i] for i in range(
-            1, o.type.ndim)], dtype=o.type.dtype)]) for o in per_step]
-        return [o[-lag:] for o, lag in zip(outs, op.lags)] + padded
-    out, _ = scan(chunk, sequences=[arange(n_chunks)] + chunked,
-                  outputs_info=[unbroadcast(b, 0) for b in bufs] + [None] * (nr + op.n_nit),
-                  non_sequences=nonseqs + [n], return_list=True, name=f"{op.name}_chunks")
-    full = []
-    for o in out[nr:]:
-        shape = [n_chunks * k] + [o.shape[i] for i in range(2, o.type.ndim)]
-        full.append(o.reshape(shape)[:n])
-    return full
 
 
 # ---- the classic helpers ----
