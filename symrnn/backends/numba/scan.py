@@ -30,6 +30,9 @@ def _supports(node):
 
 @emit.register(Scan)
 def _scan(op, node, ctx):
+    from symrnn.backends.numba.elementwise_scan import try_fused
+    if try_fused(op, node, ctx):  # elementwise in its state: no per-step arrays
+        return
     fg = inner_graph(op)
     n_steps, seqs, inits, carries, nonseqs = op.split_outer(node.inputs)
     s_in, taps_in, c_in, w_in = op.split_inner()
