@@ -234,8 +234,19 @@ class Composite(Elemwise):
     backends emit one loop.
     """
 
+    def __init__(self, scalar_op, origin=None):
+        super().__init__(scalar_op)
+        self.origin = origin  # the fused nodes: they report a shape error as unfused
+
     def __str__(self):
         return f"Composite{{{','.join(n.op.scalar_op.name for n in self.scalar_op.nodes)}}}"
+
+    def _unfused_error(self, node, inputs):
+        """Run the fused nodes one by one on ``inputs``: raises their own shape error."""
+        values = dict(zip(map(id, node.inputs), inputs))
+        for n in self.origin or []:
+            args = [values[id(v)] if id(v) in values else np.asarray(v.data) for v in n.inputs]
+            values[id(n.outputs[0])] = n.op.perform(n, args)[0]
 
     def make_node(self, *inputs):
         inputs = [_as_tensor(x) for x in inputs]
@@ -247,7 +258,11 @@ class Composite(Elemwise):
         return Apply(self, inputs, [TensorType(self.scalar_op.output.type.dtype, bcast)()])
 
     def perform(self, node, inputs):
-        check_broadcast(node, [x.shape for x in inputs])
+        try:
+            check_broadcast(node, [x.shape for x in inputs])
+        except ValueError:
+            self._unfused_error(node, inputs)
+            raise
         values = {id(v): x for v, x in zip(self.scalar_op.inputs, inputs)}
         for n in self.scalar_op.nodes:
             args = [values[id(v)] if id(v) in values else np.asarray(v.data) for v in n.inputs]

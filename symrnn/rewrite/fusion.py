@@ -70,7 +70,7 @@ def composite(nodes):
         Apply(n.op, ins, [out], n.trace)
         memo[id(n.outputs[0])] = out
     inner_inputs = [memo[id(v)] for v in leaves]
-    op = Composite(CompositeScalar(inner_inputs, memo[id(nodes[-1].outputs[0])]))
+    op = Composite(CompositeScalar(inner_inputs, memo[id(nodes[-1].outputs[0])]), nodes)
     node = Apply(op, leaves, [nodes[-1].outputs[0].type()], nodes[-1].trace)
     return node
 

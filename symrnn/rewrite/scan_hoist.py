@@ -22,6 +22,7 @@ from symrnn.graph import Constant, clone_replace, graph_inputs, toposort
 from symrnn.ops.blas import Dot
 from symrnn.ops.elemwise import DimShuffle, Elemwise
 from symrnn.ops.scan import Scan
+from symrnn.ops.subtensor import Subtensor
 from symrnn.rewrite import register
 
 
@@ -187,7 +188,18 @@ def _unflat(y, like, extra):
     return y.reshape((like.shape[0], like.shape[1]) + tuple(extra))
 
 
-def _project_inputs(p):
+def _rows_of(x):
+    """(root, row selections): ``x`` is ``root`` with axis-0 slices applied (a scan's
+    sequence is often a reversed or shifted view of another loop's output)."""
+    sel = []
+    while x.owner is not None and isinstance(x.owner.op, Subtensor) and \
+            len(x.owner.op.idx_list) == 1 and isinstance(x.owner.op.idx_list[0], tuple):
+        sel.insert(0, x.owner)
+        x = x.owner.inputs[0]
+    return x, sel
+
+
+def _project_inputs(p, cache):
     from symrnn.tensor.math import dot
     seq_of = {id(s[0]): s for s in p.seqs}
     inv = _invariant_ids(p)
@@ -199,9 +211,16 @@ def _project_inputs(p):
         wo = _invariant_outer(p, w, inv)
         if id(x) not in seq_of or wo is None or x.type.ndim not in (1, 2):
             continue
-        xs = seq_of[id(x)][1][:p.n]
-        y = dot(_flat(xs, 2), wo)
-        y = _unflat(y, xs, [wo.shape[1]] if w.type.ndim == 2 else [])
+        # rows commute with a row-wise product: project the root once (shared by the
+        # forward loop and the backward one, which reads the same rows reversed)
+        root, sel = _rows_of(seq_of[id(x)][1])
+        key = (id(root), id(wo))
+        if key not in cache:
+            y = dot(_flat(root, 2), wo)
+            cache[key] = _unflat(y, root, [wo.shape[1]] if w.type.ndim == 2 else [])
+        y = cache[key]
+        for sub in sel:
+            y = sub.op(y, *sub.inputs[1:])
         out = node.outputs[0]
         ph = out.type(f"{x.name or 'x'}_proj[t]")
         p.seqs.append([ph, y, ("projected sequence", f"dot({x.name}, {w.name}) for all steps")])
@@ -285,7 +304,6 @@ def _sink_accumulators(p):
     return changed
 
 
-MOVES = (_inline_constants, _hoist_invariants, _project_inputs, _project_outputs, _sink_accumulators)
 
 
 @register("scan_drop_unused_carries")
@@ -311,17 +329,35 @@ def scan_drop_unused_carries(fgraph):
                     _replace(fgraph, old, new)
 
 
+def _step_has_product(p):
+    inv = _invariant_ids(p)
+    return any(isinstance(n.op, Dot) and not all(id(o) in inv for o in n.outputs)
+               for n in toposort(p.inner_outputs(), blockers=p.inner_inputs()))
+
+
 @register("scan_hoist")
 def scan_hoist(fgraph):
-    """Move invariant work, input and output projections and product sums out of scans."""
-    done = False
+    """Move invariant work, input and output projections and product sums out of scans.
+
+    Projections and sums leave a loop only when that leaves no matrix product in its
+    step (the loop is then elementwise: a fused loop on the CPU, one kernel on a GPU).
+    Otherwise they stay: a per-step product of a small batch runs at the same speed
+    as one large product here, and hoisting it costs a (steps, batch, units) buffer."""
+    done, cache = False, {}
     for node in fgraph.toposort():
         if not isinstance(node.op, Scan):
             continue
-        p = _Parts(node)
-        changed = False
-        for move in MOVES:
-            changed = move(p) or changed
+        p, trial = _Parts(node), _Parts(node)
+        changed = _inline_constants(p) | _hoist_invariants(p)
+        _inline_constants(trial)
+        _hoist_invariants(trial)
+        moved = _project_inputs(trial, {}) | _project_outputs(trial) | \
+            _sink_accumulators(trial)
+        if moved and not _step_has_product(trial):  # the same moves on p, sharing projections
+            _project_inputs(p, cache)
+            _project_outputs(p)
+            _sink_accumulators(p)
+            changed = True
         if changed:
             for old, new in p.build():
                 _replace(fgraph, old, new)

