@@ -126,3 +126,8 @@ class Print:
     def __call__(self, x):
         from symrnn.ops.debug import PrintOp
         return PrintOp(self.message, tuple(self.attrs))(x)
+
+
+def source(fn):
+    """The generated source of the compiled function ``fn`` (see ``Function.source``)."""
+    return fn.source()

@@ -246,10 +246,18 @@ class Function:
         return outs
 
     def source(self):
-        """The generated source of the compiled function (backends that generate code)."""
-        if hasattr(self.thunk, "source"):
-            return self.thunk.source
-        raise AttributeError(f"the {self.mode} backend generates no source")
+        """The generated source of the compiled function, as text.
+
+        Mode NUMBA: the Python source numba compiles (scan loops included); mode CUPY:
+        the CUDA kernels; mode NUMPY interprets the graph node by node and generates
+        nothing: the text then says so (``symrnn.printing.debugprint(fn)`` shows the graph).
+        """
+        src = getattr(self.thunk, "source", None)
+        if src is None:
+            return (f"# mode {self.mode} generates no source: it runs the graph node by node "
+                    "with NumPy.\n# See symrnn.printing.debugprint(fn) for the graph, or "
+                    "compile with mode='NUMBA' to read generated code.\n")
+        return src
 
     def __repr__(self):
         return f"<symrnn.Function {self.name} ({self.mode}): {len(self.inputs)} inputs>"
