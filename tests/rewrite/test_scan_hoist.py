@@ -71,10 +71,27 @@ def _vector_steps():
     return [x], [cost] + theano.grad(cost, [W, x])
 
 
+def _until_and_output_projection():
+    from symrnn.scan_module import until
+    RNG = np.random.default_rng(4)
+    x = T.tensor3("x")
+    W = theano.shared(RNG.normal(size=(3, 4)), name="W")
+    V = theano.shared(RNG.normal(size=(4, 2)), name="V")
+
+    def step(xt, h, W, V):  # x_t @ W before the loop, new @ V after it
+        new = T.tanh(T.dot(xt, W) + 0.5 * h)
+        return [new, T.dot(new, V)], until(T.gt(new.sum(), 3.0))
+    (h, y), _ = theano.scan(step, sequences=x, outputs_info=[T.zeros((x.shape[1], 4)), None],
+                            non_sequences=[W, V])
+    cost = (h ** 2).sum() + y.sum()
+    return [x], [cost, h, y] + theano.grad(cost, [W, V, x])
+
+
 CASES = {
     "indrnn": (_indrnn, lambda: [RNG.normal(size=(6, 3, 2)), RNG.normal(size=(3, 4))]),
     "tanh": (_tanh_rnn, lambda: [RNG.normal(size=(5, 2, 3))]),
     "vector": (_vector_steps, lambda: [RNG.normal(size=(4, 3))]),
+    "until": (_until_and_output_projection, lambda: [RNG.normal(size=(6, 2, 3))]),
 }
 
 
