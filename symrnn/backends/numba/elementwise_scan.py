@@ -27,7 +27,8 @@ the batch, a cast) runs once after it, as ordinary generated code.
 """
 import numpy as np
 
-from symrnn.backends.numba.codegen import copy_into, emit, literal, np_dtype, translatable, tuple_text
+from symrnn.backends.numba.codegen import (copy_into, emit, literal, np_dtype, translatable,
+                                           tuple_text)
 from symrnn.backends.numba.elemwise import scalar_expr
 from symrnn.graph import Constant, clone_replace, toposort
 from symrnn.ops.elemwise import DimShuffle
