@@ -83,3 +83,23 @@ def test_wrong_shapes_raise_like_numpy():
     assert _fused(f) == [True]
     with pytest.raises(ValueError, match="Scan|shape"):
         f(np.ones((4, 3)), np.ones((1, 2)))
+
+
+def test_switched_off_it_runs_the_step_loop_with_the_same_results():
+    x = T.matrix("x")
+    s, _ = theano.scan(lambda xt, sp: xt * 0.5 + sp * 0.9, sequences=x,
+                       outputs_info=T.zeros_like(x[0]))
+    cost = (s ** 2).sum()
+    outs = [cost] + theano.grad(cost, [x])
+    values = [R.normal(size=(4, 3))]
+    fused = theano.function([x], outs, mode="NUMBA")
+    old = theano.config.rewrites
+    theano.config.rewrites = "-elementwise_scan"
+    try:
+        plain = theano.function([x], outs, mode="NUMBA")
+    finally:
+        theano.config.rewrites = old
+    assert "one loop with no per-step array" in fused.source()
+    assert "one loop with no per-step array" not in plain.source()
+    for a, b in zip(fused(*values), plain(*values)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

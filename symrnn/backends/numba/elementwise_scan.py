@@ -122,9 +122,12 @@ class _Leaves:
 
 
 def try_fused(op, node, ctx):
-    """Emit ``node`` (a Scan) as one fused loop when its plan allows; False otherwise."""
+    """Emit ``node`` (a Scan) as one fused loop when its plan allows; False otherwise.
+
+    ``config.rewrites = "-elementwise_scan"`` turns it off (the plain step loop runs)."""
+    from symrnn.rewrite import disabled
     plan = plan_for(op)
-    if plan is None:
+    if plan is None or "elementwise_scan" in disabled():
         return False
     n_steps, seqs, inits, carries, nonseqs = op.split_outer(node.inputs)
     nr, nn = op.n_rec, op.n_nit
