@@ -136,3 +136,20 @@ def test_generated_source_has_no_array_to_array_assignment():
     whole_array_stores = re.findall(r"\] \+?= (?:a|v|c|g|h|x|buf|map|car)\d+$", f.thunk.source,
                                     re.M)
     assert "for t" in f.thunk.source and not whole_array_stores
+
+
+def test_integer_array_lookup_and_its_gradient_are_compiled():
+    W, ids, y = T.matrix("W"), T.imatrix("ids"), T.tensor3("y")
+    rng = np.random.default_rng(1)
+    Wv, idv = rng.random((5, 3)), np.array([[0, 4, -1], [2, 2, 0]], dtype="int32")
+    yv = rng.random((2, 3, 3))
+    emb = W[ids]
+    cost = (emb * y).sum()
+    outs = [emb, T.grad(cost, W), T.set_subtensor(W[ids], y), T.inc_subtensor(W[ids[0]], 1.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no op falls back to Python
+        compare_backends([W, ids, y], outs, [Wv, idv, yv])
+        f = theano.function([W, ids], W[ids], mode="NUMBA")
+    assert "AdvancedSubtensor" not in f.source()
+    with pytest.raises(IndexError, match="AdvancedSubtensor"):
+        f(Wv, np.array([[5]], dtype="int32"))

@@ -1,6 +1,8 @@
-"""Subtensor (a view, with index checks) and IncSubtensor (a copy, then set or add)."""
-from symrnn.backends.numba.codegen import emit, loops
-from symrnn.ops.subtensor import IncSubtensor, Subtensor
+"""Subtensor (a view, with index checks), IncSubtensor (a copy, then set or add), and
+x[int array] and its set/inc on the first axis (embedding lookups and their gradients)."""
+from symrnn.backends.numba.codegen import emit, loops, np_dtype, tuple_text
+from symrnn.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
+                                  Subtensor)
 
 
 def _index(ctx, node, x, idx_list, values):
@@ -67,3 +69,71 @@ def _inc_subtensor(op, node, ctx):
     else:
         ctx.line(f"{name}[{index}] {sign} {val}")
     ctx.define(out, name)
+
+
+def _one_int_array(node):
+    """x[ids] with one integer array on the first axis: the case translated (embeddings)."""
+    idx = node.inputs[-1]
+    return node.op.idx_list == ("v",) and idx.type.ndim >= 1 and \
+        idx.type.dtype.startswith(("int", "uint"))
+
+
+def _rows(ctx, node, x, ids):
+    """(index names, nest): loops over every entry of the index array ``ids``."""
+    return loops(ctx, [f"{ids}.shape[{d}]" for d in range(node.inputs[-1].type.ndim)])
+
+
+def _row_of(ctx, node, x, ids, idx):
+    k, n = ctx.fresh("k"), f"{x}.shape[0]"
+    ctx.line(f"{k} = np.int64({ids}[{', '.join(idx)}])")
+    ctx.check(f"-{n} <= {k} < {n}", node, "IndexError")
+    with ctx.block(f"if {k} < 0:"):
+        ctx.line(f"{k} += {n}")
+    return k
+
+
+@emit.register(AdvancedSubtensor)
+def _advanced_subtensor(op, node, ctx):
+    x, i = node.inputs
+    src, ids = ctx.name(x), ctx.name(i)
+    name = ctx.fresh("a")
+    rest = [f"{src}.shape[{d}]" for d in range(1, x.type.ndim)]
+    shape = [f"{ids}.shape[{d}]" for d in range(i.type.ndim)] + rest
+    ctx.line(f"{name} = np.empty({tuple_text(shape)}, {np_dtype(x.type.dtype)})")
+    idx, nest = _rows(ctx, node, src, ids)
+    with nest:
+        k = _row_of(ctx, node, src, ids, idx)
+        inner, nest2 = loops(ctx, rest, "j")
+        with nest2:
+            ctx.line(f"{name}[{', '.join(idx + inner)}] = {src}[{', '.join([k] + inner)}]")
+    ctx.define(node.outputs[0], name)
+
+
+_advanced_subtensor.supports = _one_int_array
+
+
+@emit.register(AdvancedIncSubtensor)
+def _advanced_inc_subtensor(op, node, ctx):
+    x, y, i = node.inputs
+    src, ids, val = ctx.name(x), ctx.name(i), ctx.name(y)
+    name = ctx.fresh("c")
+    ctx.line(f"{name} = {src}.copy()")
+    region = [f"{ids}.shape[{d}]" for d in range(i.type.ndim)] + \
+             [f"{src}.shape[{d}]" for d in range(1, x.type.ndim)]
+    lead = len(region) - y.type.ndim
+    for d, b in enumerate(y.type.broadcastable):
+        if not b:
+            ctx.check(f"{val}.shape[{d}] == {region[lead + d]}", node, "ValueError")
+    idx, nest = _rows(ctx, node, src, ids)
+    sign = "=" if op.set_instead_of_inc else "+="
+    with nest:
+        k = _row_of(ctx, node, src, ids, idx)
+        inner, nest2 = loops(ctx, region[i.type.ndim:], "j")
+        with nest2:
+            every = idx + inner
+            value = ctx.elem(y, [every[lead + d] for d in range(y.type.ndim)])
+            ctx.line(f"{name}[{', '.join([k] + inner)}] {sign} {value}")
+    ctx.define(node.outputs[0], name)
+
+
+_advanced_inc_subtensor.supports = _one_int_array
