@@ -153,3 +153,18 @@ def test_integer_array_lookup_and_its_gradient_are_compiled():
     assert "AdvancedSubtensor" not in f.source()
     with pytest.raises(IndexError, match="AdvancedSubtensor"):
         f(Wv, np.array([[5]], dtype="int32"))
+
+
+def test_arange_eye_and_cumulative_ops_are_compiled():
+    n, k, x = T.lscalar("n"), T.lscalar("k"), T.matrix("x")
+    xv = np.random.default_rng(2).random((3, 4))
+    outs = [T.arange(n), T.arange(1, n, 2), T.arange(n, 0, -3), T.eye(n, n + 1, k),
+            T.cumsum(x, axis=0), T.cumsum(x, axis=1), T.cumprod(x, axis=1),
+            T.grad(T.cumsum(x, axis=1).sum(), x)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # none of these falls back to Python
+        for nv, kv in ((5, 0), (7, -2), (1, 3)):
+            compare_backends([n, k, x], outs, [nv, kv, xv], on_unused_input="ignore")
+    f = theano.function([n, k], T.arange(0, n, k), mode="NUMBA")
+    with pytest.raises(ValueError, match="ARange"):
+        f(3, 0)

@@ -1,6 +1,6 @@
-"""Reduce -> loops in the input's memory order accumulating into the output."""
+"""Reduce -> loops in the input's memory order accumulating into the output; cumsum/cumprod."""
 from symrnn.backends.numba.codegen import conv, emit, literal, loops, np_dtype, tuple_text
-from symrnn.ops.reduction import Reduce
+from symrnn.ops.reduction import CumOp, Reduce
 
 _COMBINE = {
     "sum": "({acc} + {v})",
@@ -97,4 +97,23 @@ def _arg(op, node, ctx, x, shape, kept):
             ctx.line(f"{name}[{', '.join(outer)}] = {at}")
         else:
             ctx.line(f"{name} = np.int64({at})")
+    ctx.define(out, name)
+
+
+@emit.register(CumOp)
+def _cumulative(op, node, ctx):
+    (x,), out = node.inputs, node.outputs[0]
+    src, dtype = ctx.name(x), out.type.dtype
+    name, acc, t = ctx.fresh("a"), ctx.fresh("acc"), ctx.fresh("t")
+    ctx.line(f"{name} = np.empty({src}.shape, {np_dtype(dtype)})")
+    others = [d for d in range(x.type.ndim) if d != op.axis]
+    idx, nest = loops(ctx, [f"{src}.shape[{d}]" for d in others])
+    with nest:
+        ctx.line(f"{acc} = {literal(0 if op.mode == 'add' else 1, dtype)}")
+        at = list(idx)
+        at.insert(op.axis, t)
+        with ctx.block(f"for {t} in range({src}.shape[{op.axis}]):"):
+            combine, where = "+" if op.mode == "add" else "*", ", ".join(at)
+            ctx.line(f"{acc} = {conv(f'{acc} {combine} {src}[{where}]', dtype)}")
+            ctx.line(f"{name}[{where}] = {acc}")
     ctx.define(out, name)

@@ -1,6 +1,6 @@
-"""Shape, MakeVector, Reshape, Alloc, Join, Rebroadcast."""
+"""Shape, MakeVector, Reshape, Alloc, Join, Rebroadcast, ARange, Eye."""
 from symrnn.backends.numba.codegen import conv, emit, loops, np_dtype, tuple_text
-from symrnn.ops.shape import Alloc, Join, MakeVector, Rebroadcast, Reshape, Shape
+from symrnn.ops.shape import ARange, Alloc, Eye, Join, MakeVector, Rebroadcast, Reshape, Shape
 
 
 def _vector(ctx, var, entries):
@@ -127,3 +127,28 @@ def _rebroadcast(op, node, ctx):
         if b and not x.type.broadcastable[d]:
             ctx.check(f"{src}.shape[{d}] == 1", node, "ValueError")
     ctx.define(out, src, alias=id(x) in ctx.alias)
+
+
+@emit.register(ARange)
+def _arange(op, node, ctx):
+    start, stop, step = (ctx.elem(v, []) for v in node.inputs)
+    s, e, st, n, name, i = (ctx.fresh(p) for p in ("s", "s", "s", "n", "a", "i"))
+    ctx.line(f"{s}, {e}, {st} = {start}, {stop}, {step}")
+    ctx.check(f"{st} != 0", node, "ValueError")
+    ctx.line(f"{n} = max(0, int(np.ceil(({e} - {s}) / {st})))")
+    ctx.line(f"{name} = np.empty({n}, {np_dtype(op.dtype)})")
+    with ctx.block(f"for {i} in range({n}):"):
+        ctx.line(f"{name}[{i}] = {conv(f'{s} + {i} * {st}', op.dtype)}")
+    ctx.define(node.outputs[0], name)
+
+
+@emit.register(Eye)
+def _eye(op, node, ctx):
+    n, m, k = (ctx.fresh(p) for p in ("n", "n", "k"))
+    ctx.line(f"{n}, {m}, {k} = {', '.join(f'np.int64({ctx.elem(v, [])})' for v in node.inputs)}")
+    ctx.check(f"{n} >= 0 and {m} >= 0", node, "ValueError")
+    name, i = ctx.fresh("a"), ctx.fresh("i")
+    ctx.line(f"{name} = np.zeros(({n}, {m}), {np_dtype(op.dtype)})")
+    with ctx.block(f"for {i} in range(max(0, -{k}), min({n}, {m} - {k})):"):
+        ctx.line(f"{name}[{i}, {i} + {k}] = 1")
+    ctx.define(node.outputs[0], name)
