@@ -312,7 +312,7 @@ def _sink_accumulators(p):
 
 
 
-@register("scan_drop_unused_carries", modes=("NUMPY", "NUMBA"))
+@register("scan_drop_unused_carries")
 def scan_drop_unused_carries(fgraph):
     """Drop the carried values (gradient sums...) that no node and no output reads."""
     clients = fgraph.clients()
@@ -341,7 +341,7 @@ def _step_has_product(p):
                for n in toposort(p.inner_outputs(), blockers=p.inner_inputs()))
 
 
-@register("scan_hoist", modes=("NUMPY", "NUMBA"))  # CUPY: to check on a GPU first
+@register("scan_hoist")
 def scan_hoist(fgraph):
     """Move invariant work, input and output projections and product sums out of scans.
 

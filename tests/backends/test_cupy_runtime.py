@@ -247,6 +247,21 @@ def test_indrnn_scan_and_its_gradient_are_one_kernel_each(cp):
     compare_backends(inputs, outputs, values, modes=["CUPY"])
 
 
+def test_indrnn_with_its_input_projection_in_the_step_fuses_after_hoisting(cp):
+    # the user writes dot(x_t, W) inside the step; scan_hoist moves it before the loop
+    x, W = T.ftensor3("x"), T.fmatrix("W")
+    u, b, h0 = T.fvector("u"), T.fvector("b"), T.fmatrix("h0")
+    h, _ = symrnn.scan(lambda x_t, hp: T.nnet.relu(T.dot(x_t, W) + u * hp + b),
+                       sequences=x, outputs_info=h0)
+    cost = (h[-1] ** 2).sum()
+    inputs, outputs = [x, W, u, b, h0], [cost] + T.grad(cost, [x, W, u, b, h0])
+    assert fused_scans(symrnn.function(inputs, outputs, mode="CUPY")) == 2
+    values = [rand(6, 3, 2, dtype="float32"), rand(2, 4, dtype="float32"),
+              rand(4, dtype="float32", low=0.5, high=1.0), rand(4, dtype="float32"),
+              rand(3, 4, dtype="float32")]
+    compare_backends(inputs, outputs, values, modes=["CUPY"])
+
+
 def test_counting_rnn_trains_as_on_numpy(cp):
     # seed 004: s_t = x_t * w_x + s_{t-1} * w_rec with shared scalar weights
     x = T.matrix("x", dtype="float64")
