@@ -20,7 +20,7 @@ here, 1000 per-step products (50, 128) @ (128, 128) take the time of one
 (50000, 128) @ (128, 128), and hoisting would add a (steps, batch, units) buffer.
 Sequences and non-sequences the step no longer reads are dropped. The rewrite
 ``scan_drop_unused_carries`` (also here) drops carried values nobody reads.
-Both run in modes NUMPY and NUMBA (CUPY keeps its graphs until checked on a GPU).
+Both run in every mode (on CUPY checked with the CPU stand-in of tests/backends; no GPU yet).
 """
 import numpy as np
 
