@@ -168,3 +168,22 @@ def test_arange_eye_and_cumulative_ops_are_compiled():
     f = theano.function([n, k], T.arange(0, n, k), mode="NUMBA")
     with pytest.raises(ValueError, match="ARange"):
         f(3, 0)
+
+
+def test_set_subtensor_writes_in_place_only_into_arrays_nothing_else_reads():
+    x = T.matrix("x")
+    rng = np.random.default_rng(3)
+    xv = rng.random((4, 3))
+    # a gradient through a slice, a chain of sets on a fresh buffer: private, no copy
+    for g in (T.grad((x[1:] ** 2).sum(), x),
+              T.set_subtensor(T.set_subtensor(T.zeros_like(x)[0], x[1])[2:], x[0] * 2)):
+        f = theano.function([x], g, mode="NUMBA")
+        assert ".copy()" not in f.source()
+        assert_close(f(xv), theano.function([x], g, mode="NUMPY")(xv))
+    # an input, or a value read again later, is copied first
+    y = x * 2
+    outs = [T.set_subtensor(x[0], 5.0), T.set_subtensor(y[1], 7.0), y.sum()]
+    f = theano.function([x], outs, mode="NUMBA")
+    assert f.source().count(".copy()") == 2
+    compare_backends([x], outs, [xv])
+    assert_close(f(xv)[2], 2 * xv.sum())

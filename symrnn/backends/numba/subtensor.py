@@ -1,5 +1,7 @@
 """Subtensor (a view, with index checks), IncSubtensor (a copy, then set or add), and
 x[int array] and its set/inc on the first axis (embedding lookups and their gradients)."""
+import re
+
 from symrnn.backends.numba.codegen import emit, loops, np_dtype, tuple_text
 from symrnn.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
                                   Subtensor)
@@ -44,12 +46,33 @@ def _subtensor(op, node, ctx):
     ctx.define(out, name, alias=not scalar and id(x) in ctx.alias)
 
 
+def _hand_over(ctx, x, out, name):
+    """Define ``out`` as ``name``; if that is x's array, x (read by nobody else) loses it."""
+    if ctx.names.get(id(x)) == name:
+        del ctx.names[id(x)]
+    ctx.define(out, name)
+
+
+def _copy_or_reuse(ctx, x):
+    """The name of an array to write ``x[idx] = y`` into: ``x`` itself when nothing else
+    can see it (allocated by its own node here, one reader, no other name for it, not an
+    argument's memory), else a copy. Gradients through slices chain many of these."""
+    name = ctx.names.get(id(x))
+    if (x.owner is not None and name is not None and re.fullmatch(r"[ac]\d+", name)
+            and id(x) not in ctx.alias and len(ctx.clients.get(id(x), [])) == 1
+            and sum(1 for n in ctx.names.values() if n == name) == 1):
+        return name
+    copy = ctx.fresh("c")
+    ctx.line(f"{copy} = {ctx.name(x)}.copy()")
+    return copy
+
+
 @emit.register(IncSubtensor)
 def _inc_subtensor(op, node, ctx):
     x, y, *values = node.inputs
     out = node.outputs[0]
-    name = ctx.fresh("c")
-    ctx.line(f"{name} = {ctx.name(x)}.copy()")
+    ctx.name(x)
+    name = _copy_or_reuse(ctx, x)
     index, scalar = _index(ctx, node, x, op.idx_list, values)
     val = ctx.name(y)
     if not scalar and y.type.ndim:
@@ -68,7 +91,7 @@ def _inc_subtensor(op, node, ctx):
             ctx.line(f"{region}[{', '.join(idx)}] {sign} {val}[{', '.join(yidx)}]")
     else:
         ctx.line(f"{name}[{index}] {sign} {val}")
-    ctx.define(out, name)
+    _hand_over(ctx, x, out, name)
 
 
 def _one_int_array(node):
@@ -116,8 +139,7 @@ _advanced_subtensor.supports = _one_int_array
 def _advanced_inc_subtensor(op, node, ctx):
     x, y, i = node.inputs
     src, ids, val = ctx.name(x), ctx.name(i), ctx.name(y)
-    name = ctx.fresh("c")
-    ctx.line(f"{name} = {src}.copy()")
+    name = _copy_or_reuse(ctx, x)
     region = [f"{ids}.shape[{d}]" for d in range(i.type.ndim)] + \
              [f"{src}.shape[{d}]" for d in range(1, x.type.ndim)]
     lead = len(region) - y.type.ndim
@@ -133,7 +155,7 @@ def _advanced_inc_subtensor(op, node, ctx):
             every = idx + inner
             value = ctx.elem(y, [every[lead + d] for d in range(y.type.ndim)])
             ctx.line(f"{name}[{', '.join([k] + inner)}] {sign} {value}")
-    ctx.define(node.outputs[0], name)
+    _hand_over(ctx, x, node.outputs[0], name)
 
 
 _advanced_inc_subtensor.supports = _one_int_array
