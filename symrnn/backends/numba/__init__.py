@@ -47,7 +47,8 @@ def _keep_freed_memory():
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: heap (reusable) up to 32 MiB
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB of freed heap
+        libc.mallopt(-4, 0)  # M_MMAP_MAX: larger ones too (a T=5000 state is 128 MB)
+        libc.mallopt(-1, (1 << 31) - 1)  # M_TRIM_THRESHOLD: keep up to 2 GiB of freed heap
     except (OSError, AttributeError):  # not glibc: leave the allocator alone
         pass
 
