@@ -83,6 +83,23 @@ def test_irnn_input_weights_and_penalty():
     assert float(run([], layer.orthogonality_penalty())) == pytest.approx(expected)
 
 
+def test_rnn_recurrent_map_dissolve_orthogonal(rng):
+    layer = L.RNN(3, 4, np.random.RandomState(0), recurrent="glorot",
+                  recurrent_map=L.dissolve_orthogonal)
+    W, R = layer.W.get_value(), layer.R.get_value()
+    A = 1.5 * R - 0.5 * R @ (R.T @ R)
+    x = T.tensor3("x")
+    xv = rng.normal(size=(5, 2, 3))
+    h, expected = np.zeros((2, 4)), []
+    for t in range(5):
+        h = np.tanh(xv[t] @ W + h @ A)
+        expected.append(h)
+    np.testing.assert_allclose(run([x], layer(x), xv), expected, rtol=1e-10)
+    Q = L.orthogonal(np.random.RandomState(2), 4)  # orthogonal matrices are fixed points
+    np.testing.assert_allclose(run([], L.dissolve_orthogonal(T.constant(Q))), Q, atol=1e-12)
+    verify_grad(lambda xs: layer(xs)[-1].sum(), [xv], mode="NUMPY")
+
+
 def test_batch_norm_train_and_infer(rng):
     bn = L.BatchNorm(3, alpha=0.5)
     x = T.tensor3("x")
