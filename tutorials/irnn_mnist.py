@@ -7,12 +7,12 @@ N(0, 1e-3), gradients clipped to norm 1.0, Adam, batch 40, pixels scaled as
 the seed does ((255 - x) * 2 / 255 - 1). The seed (NeoML, Adam lr 1e-6, 200
 epochs) reached 0.905 test accuracy after 3 h 54 min on one CPU thread. Here
 Adam lr 1e-4 reaches 0.86 after 16 epochs; lowering the rate with --resume
-(5e-5 for epochs 17-22, then 2e-5) gave 0.893 after 25 epochs (2-core CPU,
-numba, about 2 min per epoch): see tutorials/README.md.
+(5e-5 for epochs 17-22, then 2e-5) gave 0.90 after 42 epochs (2-core CPU,
+numba, 86 s per epoch: about an hour): see tutorials/README.md.
 
     python tutorials/irnn_mnist.py --epochs 16
     python tutorials/irnn_mnist.py --resume --epochs 22 --lr 5e-5
-    python tutorials/irnn_mnist.py --resume --epochs 40 --lr 2e-5
+    python tutorials/irnn_mnist.py --resume --epochs 42 --lr 2e-5
 """
 import os
 import sys
