@@ -71,14 +71,18 @@ class TensorType:
                             f"{type(data).__name__} of dtype {getattr(data, 'dtype', '?')}")
         else:
             out = self._convert(data, allow_downcast, what)
-        if out.ndim != self.ndim:
+        return self.check_shape(out, what)
+
+    def check_shape(self, value, what="value"):
+        """``value`` (a NumPy or CuPy array) if its ndim and length-1 axes fit; else TypeError."""
+        if value.ndim != self.ndim:
             raise TypeError(f"{what}: wrong number of dimensions: expected {self.ndim} "
-                            f"({self}), got {out.ndim} with shape {out.shape}")
-        for axis, (b, n) in enumerate(zip(self.broadcastable, out.shape)):
+                            f"({self}), got {value.ndim} with shape {value.shape}")
+        for axis, (b, n) in enumerate(zip(self.broadcastable, value.shape)):
             if b and n != 1:
                 raise TypeError(f"{what}: dimension {axis} is broadcastable in {self} and must "
-                                f"have length 1, got shape {out.shape}")
-        return out
+                                f"have length 1, got shape {value.shape}")
+        return value
 
     def _convert(self, data, allow_downcast, what):
         if hasattr(data, "__cuda_array_interface__") and hasattr(data, "get"):

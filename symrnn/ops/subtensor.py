@@ -283,14 +283,16 @@ class AdvancedSubtensor(Op):
         return [gx] + [None] * len(idx_vars)
 
 
-def _without_newaxes(x, idx):
-    """(view of x with a length-1 axis per None, idx with those Nones made full slices)."""
+def without_newaxes(x, idx):
+    """(view of x with a length-1 axis per None, idx with those Nones made full slices).
+
+    Works on NumPy and CuPy arrays alike (the CuPy backend uses it too)."""
     shape, it = [], iter(x.shape)
     for e in idx:
         if e is None:
             shape.append(1)
         else:
-            n = e.ndim if isinstance(e, np.ndarray) and e.dtype == bool else 1
+            n = e.ndim if getattr(e, "dtype", None) == bool else 1
             shape += [next(it) for _ in range(n)]
     shape += list(it)
     return x.reshape(shape), tuple(slice(None) if e is None else e for e in idx)
@@ -325,7 +327,7 @@ class AdvancedIncSubtensor(Op):
     def perform(self, node, inputs):
         x, y, *values = inputs
         out = x.copy()
-        view, idx = _without_newaxes(out, build_adv_index(self.idx_list, values))
+        view, idx = without_newaxes(out, build_adv_index(self.idx_list, values))
         rshape = np.shape(_index(node, view, idx))
         ybc = node.inputs[1].type.broadcastable
         if any(not ybc[-k] and y.shape[-k] != rshape[-k] for k in range(1, y.ndim + 1)):

@@ -87,14 +87,7 @@ def filter_device(type, value, allow_downcast, what):
                             f"{type} without risking loss of precision; cast it first or pass "
                             "allow_input_downcast=True")
         value = value.astype(type.dtype)
-    if value.ndim != type.ndim:
-        raise TypeError(f"{what}: wrong number of dimensions: expected {type.ndim} ({type}), "
-                        f"got {value.ndim} with shape {value.shape}")
-    for axis, (b, n) in enumerate(zip(type.broadcastable, value.shape)):
-        if b and n != 1:
-            raise TypeError(f"{what}: dimension {axis} is broadcastable in {type} and must "
-                            f"have length 1, got shape {value.shape}")
-    return value
+    return type.check_shape(value, what)
 
 
 def _steps(fgraph):

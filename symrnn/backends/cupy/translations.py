@@ -281,18 +281,6 @@ def _adv_index(node, x, idx_list, values):
     return idx
 
 
-def _newaxes_as_slices(x, idx):
-    """(view of x with a length-1 axis per None, idx with those Nones made full slices)."""
-    shape, it = [], iter(x.shape)
-    for e in idx:
-        if e is None:
-            shape.append(1)
-        else:
-            n = e.ndim if isinstance(e, cp.ndarray) and e.dtype == bool else 1
-            shape += [next(it) for _ in range(n)]
-    return x.reshape(shape + list(it)), tuple(slice(None) if e is None else e for e in idx)
-
-
 @translate.register(subtensor.AdvancedSubtensor)
 def _advanced_subtensor(op, node):
     def run(x, *values):
@@ -307,7 +295,7 @@ def _advanced_inc_subtensor(op, node):
 
     def run(x, y, *values):
         out, y = to_device(x).copy(), to_device(y)
-        view, idx = _newaxes_as_slices(out, _adv_index(node, out, op.idx_list, values))
+        view, idx = subtensor.without_newaxes(out, _adv_index(node, out, op.idx_list, values))
         rshape = view[idx].shape
         ybc = node.inputs[1].type.broadcastable
         if any(not ybc[-k] and y.shape[-k] != rshape[-k] for k in range(1, y.ndim + 1)):
