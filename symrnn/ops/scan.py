@@ -236,11 +236,11 @@ class Scan(Op):
         fn, nr, nn, nc = self.inner_function(), self.n_rec, self.n_nit, self.n_shared
         tap_index = [(j, lag + k) for j, (taps, lag) in enumerate(zip(self.rec_taps, self.lags))
                      for k in taps]
-        done = n
+        done, nonseqs = n, list(nonseqs)
         for t in range(n):
             args = [s[t] for s in seqs] + [bufs[j][p + t] for j, p in tap_index]
             try:
-                outs = fn(args + carries + list(nonseqs))
+                outs = fn(args + carries + nonseqs)
             except (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError,
                     OverflowError) as e:
                 err = type(e)(f"{e}\n  during step {t} of the loop {self} built at "
