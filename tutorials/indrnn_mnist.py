@@ -54,7 +54,7 @@ def main(argv=None):
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
+    common.add_lr(p, 2e-4)
     p.add_argument("--mag", type=float, default=2.0, help="MAG of the weight bound U")
     p.add_argument("--no-bn", dest="bn", action="store_false", help="no batch normalisation")
     p.add_argument("--pool", type=int, default=1,
@@ -75,7 +75,8 @@ def main(argv=None):
     logits, bn_updates = apply(x, training=True)
     loss = layers.cross_entropy(logits, y, 10)
     acc = T.mean(T.cast(T.eq(T.argmax(logits, axis=1), y), "float32"))
-    updates = optimizers.adam(loss, params, learning_rate=args.lr)
+    lr = common.learning_rate(args)
+    updates = optimizers.adam(loss, params, learning_rate=lr)
     for rnn in rnns:
         updates = rnn.constrain(updates)
     updates += bn_updates
@@ -88,7 +89,7 @@ def main(argv=None):
     def prep(images):
         return common.pixels((images - 0.1307) / 0.3081, args.pool)
     return common.fit(args, "indrnn_mnist", train, predict, data, prep, args.batch_size,
-                      [t for t, _ in updates])
+                      [t for t, _ in updates], lr=lr)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,23 @@ def test_untranslatable_op_runs_in_python_between_segments():
     assert_close(f(v), np.exp(2 * np.exp(v)).sum())
 
 
+def test_long_graphs_are_cut_at_their_scans_and_equal_layers_compile_once(monkeypatch):
+    monkeypatch.setattr(nb, "SPLIT_NODES", 0)  # the cut applies to graphs this small too
+    x = T.tensor3("x")
+    ws = [theano.shared(R.normal(size=(3, 3)) * 0.5, name=f"w{k}") for k in range(3)]
+    h = x
+    for w in ws:
+        h, _ = theano.scan(lambda xt, hp, w: T.tanh(xt + T.dot(hp, w)), sequences=h,
+                           outputs_info=T.zeros_like(x[0]), non_sequences=w)
+    cost = (h[-1] ** 2).sum()
+    grads = theano.grad(cost, ws + [x])
+    f = theano.function([x], [cost] + grads, mode="NUMBA")
+    sources = [s for s in f.source().split("import numpy as np") if s.strip()]
+    assert len(sources) >= 6  # 3 forward + 3 backward scans, each its own function
+    assert len(set(sources)) < len(sources)  # the layers' loops are one source
+    compare_backends([x], [cost] + grads, [R.normal(size=(5, 2, 3))])
+
+
 def test_outputs_never_alias_inputs():
     x = T.matrix("x")
     v = np.ones((2, 3))

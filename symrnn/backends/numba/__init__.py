@@ -25,6 +25,7 @@ from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
 from symrnn.compile.function import fresh_array
 from symrnn.graph import Constant, op_error
+from symrnn.ops.scan import Scan
 
 _WARNED = set()
 _HEADER = ("import numpy as np\nfrom numba import njit\n"
@@ -199,7 +200,31 @@ def _plan(order):
             runs[-1][1].append(node)
         else:
             runs.append((kind, [node]))
-    return runs
+    return [piece for kind, nodes in runs
+            for piece in (_cut_at_scans(nodes) if kind == "jit" else [(kind, nodes)])]
+
+
+SPLIT_NODES = 600  # a run of more nodes than this (inner graphs counted) is cut at its Scans
+
+
+def _cut_at_scans(nodes):
+    """A long run as several compiled functions: each Scan one, the stretches between others.
+
+    LLVM's time grows faster than the length of the function it optimises (a 6-layer
+    IndRNN's training step as one function of 4,618 lines was still compiling after 16
+    minutes), and pieces with the same source (a deep model's layers) compile once.
+    Each cut costs a Python call per run, so short graphs stay one function."""
+    n_scans = sum(isinstance(n.op, Scan) for n in nodes)
+    if n_scans < 2 or len(nested_nodes(nodes)) <= SPLIT_NODES:
+        return [("jit", nodes)]
+    pieces = []
+    for node in nodes:
+        alone = isinstance(node.op, Scan)
+        if alone or not pieces or pieces[-1][0] == "scan":
+            pieces.append(("scan" if alone else "jit", [node]))
+        else:
+            pieces[-1][1].append(node)
+    return [("jit", nodes) for _, nodes in pieces]
 
 
 def compile_graph(fgraph):
