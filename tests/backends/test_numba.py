@@ -204,3 +204,15 @@ def test_set_subtensor_writes_in_place_only_into_arrays_nothing_else_reads():
     assert f.source().count(".copy()") == 2
     compare_backends([x], outs, [xv])
     assert_close(f(xv)[2], 2 * xv.sum())
+
+
+def test_sort_and_argsort_are_compiled_stable_with_nan_last():
+    x = T.matrix("x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "runs in Python" warning
+        f = theano.function([x], [T.sort(x, axis=0), T.argsort(x, axis=1)], mode="NUMBA")
+    assert "np.argsort" in f.source()
+    v = np.array([[2.0, np.nan, 1.0, 2.0], [np.nan, 0.5, 2.0, 1.0], [1.0, 1.0, -3.0, 2.0]])
+    s, a = f(v)
+    assert_close(s, np.sort(v, axis=0, kind="stable"))
+    assert (a == np.argsort(v, axis=1, kind="stable")).all()
