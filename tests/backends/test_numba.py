@@ -216,3 +216,20 @@ def test_sort_and_argsort_are_compiled_stable_with_nan_last():
     s, a = f(v)
     assert_close(s, np.sort(v, axis=0, kind="stable"))
     assert (a == np.argsort(v, axis=1, kind="stable")).all()
+
+
+def test_boolean_mask_indexing_and_its_gradient_are_compiled():
+    x, m = T.matrix("x"), T.bvector("m")
+    picked = x[m > 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = theano.function([x, m], [picked, T.grad((picked ** 2).sum(), x),
+                                     T.set_subtensor(x[x < 0], 0.0)], mode="NUMBA")
+    assert "count_nonzero" in f.source()
+    xv, mv = R.normal(size=(4, 3)), np.array([1, 0, 1, 1], dtype="int8")
+    rows, g, relu = f(xv, mv)
+    assert_close(rows, xv[mv > 0])
+    assert_close(g, 2 * xv * (mv > 0)[:, None])
+    assert_close(relu, np.maximum(xv, 0))
+    with pytest.raises(IndexError, match=r"(?s)AdvancedSubtensor.*test_numba.py"):
+        f(xv, np.ones(5, dtype="int8"))

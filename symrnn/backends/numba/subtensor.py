@@ -1,6 +1,7 @@
 """Subtensor (a view, with index checks), IncSubtensor (a copy, then set or add), and
-x[int array] and its set/inc on the first axis (embedding lookups and their gradients)."""
+x[int array] on the first axis (embedding lookups) and x[boolean mask], with their set/inc."""
 import re
+from contextlib import contextmanager
 
 from symrnn.backends.numba.codegen import emit, loops, np_dtype, tuple_text
 from symrnn.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
@@ -94,45 +95,68 @@ def _inc_subtensor(op, node, ctx):
     _hand_over(ctx, x, out, name)
 
 
-def _one_int_array(node):
-    """x[ids] with one integer array on the first axis: the case translated (embeddings)."""
+def _one_index_array(node):
+    """x[ids] with one integer array on the first axis (embeddings) or one boolean mask
+    over the leading axes: the cases translated."""
     idx = node.inputs[-1]
-    return node.op.idx_list == ("v",) and idx.type.ndim >= 1 and \
-        idx.type.dtype.startswith(("int", "uint"))
+    return node.op.idx_list == ("v",) and idx.type.ndim >= 1 and (
+        idx.type.dtype.startswith(("int", "uint")) or
+        (idx.type.dtype == "bool" and idx.type.ndim <= node.inputs[0].type.ndim))
 
 
-def _rows(ctx, node, x, ids):
-    """(index names, nest): loops over every entry of the index array ``ids``."""
-    return loops(ctx, [f"{ids}.shape[{d}]" for d in range(node.inputs[-1].type.ndim)])
+class _Rows:
+    """The rows of ``x`` an index array picks, in order: ``count`` of them; ``each()`` opens
+    the loop over them and returns (position in the result, index of the row in x)."""
 
+    def __init__(self, ctx, node, src, ids):
+        self.ctx, self.node, self.src, self.ids = ctx, node, src, ids
+        self.ndim = node.inputs[-1].type.ndim
+        self.mask = node.inputs[-1].type.dtype == "bool"
+        if not self.mask:
+            self.count = [f"{ids}.shape[{d}]" for d in range(self.ndim)]
+            return
+        for d in range(self.ndim):  # NumPy: IndexError when the mask's shape differs
+            ctx.check(f"{ids}.shape[{d}] == {src}.shape[{d}]", node, "IndexError")
+        self.count = [ctx.fresh("cnt")]
+        ctx.line(f"{self.count[0]} = np.int64(np.count_nonzero({ids}))")
 
-def _row_of(ctx, node, x, ids, idx):
-    k, n = ctx.fresh("k"), f"{x}.shape[0]"
-    ctx.line(f"{k} = np.int64({ids}[{', '.join(idx)}])")
-    ctx.check(f"-{n} <= {k} < {n}", node, "IndexError")
-    with ctx.block(f"if {k} < 0:"):
-        ctx.line(f"{k} += {n}")
-    return k
+    @contextmanager
+    def each(self):
+        ctx, src, ids = self.ctx, self.src, self.ids
+        idx, nest = loops(ctx, [f"{ids}.shape[{d}]" for d in range(self.ndim)])
+        if self.mask:
+            at = ctx.fresh("at")
+            ctx.line(f"{at} = 0")
+            with nest, ctx.block(f"if {ids}[{', '.join(idx)}]:"):
+                yield [at], idx
+                ctx.line(f"{at} += 1")
+            return
+        with nest:
+            k, n = ctx.fresh("k"), f"{src}.shape[0]"
+            ctx.line(f"{k} = np.int64({ids}[{', '.join(idx)}])")
+            ctx.check(f"-{n} <= {k} < {n}", self.node, "IndexError")
+            with ctx.block(f"if {k} < 0:"):
+                ctx.line(f"{k} += {n}")
+            yield idx, [k]
 
 
 @emit.register(AdvancedSubtensor)
 def _advanced_subtensor(op, node, ctx):
     x, i = node.inputs
     src, ids = ctx.name(x), ctx.name(i)
+    rows = _Rows(ctx, node, src, ids)
+    skip = i.type.ndim if rows.mask else 1  # the axes of x the index consumes
     name = ctx.fresh("a")
-    rest = [f"{src}.shape[{d}]" for d in range(1, x.type.ndim)]
-    shape = [f"{ids}.shape[{d}]" for d in range(i.type.ndim)] + rest
-    ctx.line(f"{name} = np.empty({tuple_text(shape)}, {np_dtype(x.type.dtype)})")
-    idx, nest = _rows(ctx, node, src, ids)
-    with nest:
-        k = _row_of(ctx, node, src, ids, idx)
-        inner, nest2 = loops(ctx, rest, "j")
-        with nest2:
-            ctx.line(f"{name}[{', '.join(idx + inner)}] = {src}[{', '.join([k] + inner)}]")
+    rest = [f"{src}.shape[{d}]" for d in range(skip, x.type.ndim)]
+    ctx.line(f"{name} = np.empty({tuple_text(rows.count + rest)}, {np_dtype(x.type.dtype)})")
+    with rows.each() as (at, row):
+        inner, nest = loops(ctx, rest, "j")
+        with nest:
+            ctx.line(f"{name}[{', '.join(at + inner)}] = {src}[{', '.join(row + inner)}]")
     ctx.define(node.outputs[0], name)
 
 
-_advanced_subtensor.supports = _one_int_array
+_advanced_subtensor.supports = _one_index_array
 
 
 @emit.register(AdvancedIncSubtensor)
@@ -140,22 +164,21 @@ def _advanced_inc_subtensor(op, node, ctx):
     x, y, i = node.inputs
     src, ids, val = ctx.name(x), ctx.name(i), ctx.name(y)
     name = _copy_or_reuse(ctx, x)
-    region = [f"{ids}.shape[{d}]" for d in range(i.type.ndim)] + \
-             [f"{src}.shape[{d}]" for d in range(1, x.type.ndim)]
+    rows = _Rows(ctx, node, src, ids)
+    skip = i.type.ndim if rows.mask else 1
+    region = rows.count + [f"{src}.shape[{d}]" for d in range(skip, x.type.ndim)]
     lead = len(region) - y.type.ndim
     for d, b in enumerate(y.type.broadcastable):
         if not b:
             ctx.check(f"{val}.shape[{d}] == {region[lead + d]}", node, "ValueError")
-    idx, nest = _rows(ctx, node, src, ids)
     sign = "=" if op.set_instead_of_inc else "+="
-    with nest:
-        k = _row_of(ctx, node, src, ids, idx)
-        inner, nest2 = loops(ctx, region[i.type.ndim:], "j")
-        with nest2:
-            every = idx + inner
+    with rows.each() as (at, row):
+        inner, nest = loops(ctx, region[len(at):], "j")
+        with nest:
+            every = at + inner
             value = ctx.elem(y, [every[lead + d] for d in range(y.type.ndim)])
-            ctx.line(f"{name}[{', '.join([k] + inner)}] {sign} {value}")
+            ctx.line(f"{name}[{', '.join(row + inner)}] {sign} {value}")
     _hand_over(ctx, x, node.outputs[0], name)
 
 
-_advanced_inc_subtensor.supports = _one_int_array
+_advanced_inc_subtensor.supports = _one_index_array
