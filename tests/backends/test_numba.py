@@ -233,3 +233,23 @@ def test_boolean_mask_indexing_and_its_gradient_are_compiled():
     assert_close(relu, np.maximum(xv, 0))
     with pytest.raises(IndexError, match=r"(?s)AdvancedSubtensor.*test_numba.py"):
         f(xv, np.ones(5, dtype="int8"))
+
+
+def test_integer_array_indexing_after_full_slices_is_compiled():
+    p, y, i = T.matrix("p"), T.lvector("y"), T.lmatrix("i")
+    nll = -T.mean(T.log(p)[T.arange(y.shape[0]), y])  # the Theano tutorials' idiom
+    picked = p[:, i]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = theano.function([p, y, i], [nll, T.grad(nll, p), picked], mode="NUMBA")
+    assert "np.empty" in f.source() and "min(b" in f.source()
+    pv, yv = R.random((4, 3)) + 0.1, np.array([2, 0, -1, 1])
+    iv = np.array([[0, 2], [1, 1]])
+    loss, g, got = f(pv, yv, iv)
+    assert_close(loss, -np.mean(np.log(pv)[np.arange(4), yv]))
+    want = np.zeros_like(pv)
+    np.add.at(want, (np.arange(4), yv), -0.25 / pv[np.arange(4), yv])
+    assert_close(g, want)
+    assert_close(got, pv[:, iv])
+    with pytest.raises(IndexError, match=r"(?s)AdvancedSubtensor.*test_numba.py"):
+        f(pv, np.array([0, 1, 2, 3]), iv)  # 3 is out of range for 3 columns

@@ -92,11 +92,11 @@ def generate(nodes, inputs, outputs, name="fn"):
     ctx = Ctx(table, clients)
     args = []
     for k, v in enumerate(inputs):
-        arg = f"x{k}"
+        arg = f"x_{k}"  # fresh names (prefix + number) never contain "_"
         args.append(arg)
         if v.type.ndim == 0:
-            ctx.line(f"s_x{k} = {arg}[()]")
-            ctx.define(v, f"s_x{k}")
+            ctx.line(f"s_x_{k} = {arg}[()]")
+            ctx.define(v, f"s_x_{k}")
         else:
             ctx.define(v, arg, alias=True)
     consts = []
@@ -106,13 +106,13 @@ def generate(nodes, inputs, outputs, name="fn"):
             if isinstance(v, Constant) and np.ndim(v.data) > 0 and id(v) not in seen:
                 seen.add(id(v))
                 consts.append(v)
-                args.append(f"c{len(consts) - 1}")
+                args.append(f"c_{len(consts) - 1}")
                 ctx.define(v, args[-1], alias=True)
     for v in outputs:
         if isinstance(v, Constant) and id(v) not in seen and np.ndim(v.data) > 0:
             seen.add(id(v))
             consts.append(v)
-            args.append(f"c{len(consts) - 1}")
+            args.append(f"c_{len(consts) - 1}")
             ctx.define(v, args[-1], alias=True)
     for node in nodes:
         emit(node.op, node, ctx)

@@ -121,6 +121,7 @@ class Ctx:
             self.depth -= 1
 
     def fresh(self, prefix="t"):
+        """A new local name: ``prefix`` and a number (arguments are named x_k, c_k: no clash)."""
         self.counter += 1
         return f"{prefix}{self.counter}"
 

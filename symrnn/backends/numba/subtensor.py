@@ -95,90 +95,140 @@ def _inc_subtensor(op, node, ctx):
     _hand_over(ctx, x, out, name)
 
 
-def _one_index_array(node):
-    """x[ids] with one integer array on the first axis (embeddings) or one boolean mask
-    over the leading axes: the cases translated."""
-    idx = node.inputs[-1]
-    return node.op.idx_list == ("v",) and idx.type.ndim >= 1 and (
-        idx.type.dtype.startswith(("int", "uint")) or
-        (idx.type.dtype == "bool" and idx.type.ndim <= node.inputs[0].type.ndim))
+_FULL = ("slice", None, None, None)
 
 
-class _Rows:
-    """The rows of ``x`` an index array picks, in order: ``count`` of them; ``each()`` opens
-    the loop over them and returns (position in the result, index of the row in x)."""
+def _layout(node):
+    """(leading full slices, the index arrays) when ``node`` indexes x[:, ..., ids..., :]:
+    integer arrays (broadcast together, any ints among them) on adjacent axes after full
+    slices, or one boolean mask over the leading axes; None for other indexes."""
+    x = node.inputs[0]
+    arrays = node.inputs[1 if isinstance(node.op, AdvancedSubtensor) else 2:]
+    entries = list(node.op.idx_list)
+    while entries and entries[-1] == _FULL:
+        entries.pop()
+    lead = 0
+    while lead < len(entries) and entries[lead] == _FULL:
+        lead += 1
+    if entries[lead:] != ["v"] * len(arrays) or not arrays:
+        return None
+    if arrays[0].type.dtype == "bool":
+        ok = len(arrays) == 1 and lead == 0 and arrays[0].type.ndim <= x.type.ndim
+        return (0, arrays) if ok else None
+    if not all(a.type.dtype.startswith(("int", "uint")) for a in arrays):
+        return None
+    return lead, arrays
 
-    def __init__(self, ctx, node, src, ids):
-        self.ctx, self.node, self.src, self.ids = ctx, node, src, ids
-        self.ndim = node.inputs[-1].type.ndim
-        self.mask = node.inputs[-1].type.dtype == "bool"
-        if not self.mask:
-            self.count = [f"{ids}.shape[{d}]" for d in range(self.ndim)]
-            return
-        for d in range(self.ndim):  # NumPy: IndexError when the mask's shape differs
-            ctx.check(f"{ids}.shape[{d}] == {src}.shape[{d}]", node, "IndexError")
-        self.count = [ctx.fresh("cnt")]
-        ctx.line(f"{self.count[0]} = np.int64(np.count_nonzero({ids}))")
+
+class _Picker:
+    """The elements of ``x`` an advanced index picks: ``shape`` of the result, and ``each()``
+    opening the loops over it, giving (index into the result, index into x)."""
+
+    def __init__(self, ctx, node, src):
+        self.ctx, self.node, self.src = ctx, node, src
+        x = node.inputs[0]
+        self.lead, arrays = _layout(node)
+        self.ids = [ctx.name(a) for a in arrays]
+        self.arrays = arrays
+        self.mask = arrays[0].type.dtype == "bool"
+        used = arrays[0].type.ndim if self.mask else len(arrays)
+        self.rest = [f"{src}.shape[{d}]" for d in range(self.lead + used, x.type.ndim)]
+        outer = [f"{src}.shape[{d}]" for d in range(self.lead)]
+        self.shape = outer + self._broadcast() + self.rest
+
+    def _broadcast(self):
+        ctx, node, src = self.ctx, self.node, self.src
+        if self.mask:
+            (ids,), (m,) = self.ids, self.arrays
+            for d in range(m.type.ndim):  # NumPy: IndexError when the mask's shape differs
+                ctx.check(f"{ids}.shape[{d}] == {src}.shape[{d}]", node, "IndexError")
+            cnt = ctx.fresh("cnt")
+            ctx.line(f"{cnt} = np.int64(np.count_nonzero({ids}))")
+            return [cnt]
+        self.nb = max(a.type.ndim for a in self.arrays)
+        dims = []
+        for d in range(self.nb):
+            size = ctx.fresh("B")
+            ctx.line(f"{size} = 1")
+            for a, ids in zip(self.arrays, self.ids):
+                k = d - (self.nb - a.type.ndim)
+                if k >= 0 and not a.type.broadcastable[k]:
+                    n = f"{ids}.shape[{k}]"
+                    ctx.check(f"{n} == 1 or {size} == 1 or {n} == {size}", node, "IndexError")
+                    with ctx.block(f"if {n} != 1:"):
+                        ctx.line(f"{size} = {n}")
+            dims.append(size)
+        return dims
 
     @contextmanager
     def each(self):
-        ctx, src, ids = self.ctx, self.src, self.ids
-        idx, nest = loops(ctx, [f"{ids}.shape[{d}]" for d in range(self.ndim)])
-        if self.mask:
-            at = ctx.fresh("at")
-            ctx.line(f"{at} = 0")
-            with nest, ctx.block(f"if {ids}[{', '.join(idx)}]:"):
-                yield [at], idx
-                ctx.line(f"{at} += 1")
-            return
+        ctx, src = self.ctx, self.src
+        outer, nest = loops(ctx, self.shape[:self.lead], "j")
         with nest:
-            k, n = ctx.fresh("k"), f"{src}.shape[0]"
-            ctx.line(f"{k} = np.int64({ids}[{', '.join(idx)}])")
-            ctx.check(f"-{n} <= {k} < {n}", self.node, "IndexError")
-            with ctx.block(f"if {k} < 0:"):
-                ctx.line(f"{k} += {n}")
-            yield idx, [k]
+            if self.mask:
+                (ids,) = self.ids
+                at = ctx.fresh("at")
+                ctx.line(f"{at} = 0")
+                idx, nest2 = loops(ctx, [f"{ids}.shape[{d}]"
+                                         for d in range(self.arrays[0].type.ndim)])
+                with nest2, ctx.block(f"if {ids}[{', '.join(idx)}]:"):
+                    rest, nest3 = loops(ctx, self.rest, "r")
+                    with nest3:
+                        yield [at] + rest, idx + rest
+                    ctx.line(f"{at} += 1")
+                return
+            b, nest2 = loops(ctx, self.shape[self.lead:self.lead + self.nb], "b")
+            with nest2:
+                ks = [self._entry(a, ids, b, self.lead + i)
+                      for i, (a, ids) in enumerate(zip(self.arrays, self.ids))]
+                rest, nest3 = loops(ctx, self.rest, "r")
+                with nest3:
+                    yield outer + b + rest, outer + ks + rest
+
+    def _entry(self, a, ids, b, axis):
+        """The row of x's ``axis`` that index array ``a`` names at broadcast position ``b``."""
+        ctx = self.ctx
+        at = []
+        for k in range(a.type.ndim):
+            i = b[k + self.nb - a.type.ndim]
+            at.append("0" if a.type.broadcastable[k] else f"min({i}, {ids}.shape[{k}] - 1)")
+        k, n = ctx.fresh("k"), f"{self.src}.shape[{axis}]"
+        ctx.line(f"{k} = np.int64({ids}[{', '.join(at)}])" if at else f"{k} = np.int64({ids})")
+        ctx.check(f"-{n} <= {k} < {n}", self.node, "IndexError")
+        with ctx.block(f"if {k} < 0:"):
+            ctx.line(f"{k} += {n}")
+        return k
 
 
 @emit.register(AdvancedSubtensor)
 def _advanced_subtensor(op, node, ctx):
-    x, i = node.inputs
-    src, ids = ctx.name(x), ctx.name(i)
-    rows = _Rows(ctx, node, src, ids)
-    skip = i.type.ndim if rows.mask else 1  # the axes of x the index consumes
+    src = ctx.name(node.inputs[0])
+    pick = _Picker(ctx, node, src)
     name = ctx.fresh("a")
-    rest = [f"{src}.shape[{d}]" for d in range(skip, x.type.ndim)]
-    ctx.line(f"{name} = np.empty({tuple_text(rows.count + rest)}, {np_dtype(x.type.dtype)})")
-    with rows.each() as (at, row):
-        inner, nest = loops(ctx, rest, "j")
-        with nest:
-            ctx.line(f"{name}[{', '.join(at + inner)}] = {src}[{', '.join(row + inner)}]")
+    ctx.line(f"{name} = np.empty({tuple_text(pick.shape)}, {np_dtype(node.inputs[0].type.dtype)})")
+    with pick.each() as (out, at):
+        ctx.line(f"{name}[{', '.join(out)}] = {src}[{', '.join(at)}]")
     ctx.define(node.outputs[0], name)
 
 
-_advanced_subtensor.supports = _one_index_array
+_advanced_subtensor.supports = lambda node: _layout(node) is not None
 
 
 @emit.register(AdvancedIncSubtensor)
 def _advanced_inc_subtensor(op, node, ctx):
-    x, y, i = node.inputs
-    src, ids, val = ctx.name(x), ctx.name(i), ctx.name(y)
+    x, y = node.inputs[:2]
+    src, val = ctx.name(x), ctx.name(y)
     name = _copy_or_reuse(ctx, x)
-    rows = _Rows(ctx, node, src, ids)
-    skip = i.type.ndim if rows.mask else 1
-    region = rows.count + [f"{src}.shape[{d}]" for d in range(skip, x.type.ndim)]
-    lead = len(region) - y.type.ndim
+    pick = _Picker(ctx, node, src)
+    lead = len(pick.shape) - y.type.ndim
     for d, b in enumerate(y.type.broadcastable):
         if not b:
-            ctx.check(f"{val}.shape[{d}] == {region[lead + d]}", node, "ValueError")
+            ctx.check(f"{val}.shape[{d}] == {pick.shape[lead + d]}", node, "ValueError")
     sign = "=" if op.set_instead_of_inc else "+="
-    with rows.each() as (at, row):
-        inner, nest = loops(ctx, region[len(at):], "j")
-        with nest:
-            every = at + inner
-            value = ctx.elem(y, [every[lead + d] for d in range(y.type.ndim)])
-            ctx.line(f"{name}[{', '.join(row + inner)}] {sign} {value}")
+    with pick.each() as (out, at):
+        value = ctx.elem(y, [out[lead + d] for d in range(y.type.ndim)])
+        ctx.line(f"{name}[{', '.join(at)}] {sign} {value}")
     _hand_over(ctx, x, node.outputs[0], name)
 
 
-_advanced_inc_subtensor.supports = _one_index_array
+_advanced_inc_subtensor.supports = lambda node: _layout(node) is not None
