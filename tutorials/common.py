@@ -186,6 +186,15 @@ def add_lr(p, default, decay=1.0, what="Adam"):
                    help=f"multiply the learning rate by this after each epoch (default {decay:g})")
 
 
+def add_mnist_subset(p, pool=False):
+    """Add --n-train and --n-test (a part of MNIST), and --pool for the pixel-by-pixel ones."""
+    if pool:
+        p.add_argument("--pool", type=int, default=1,
+                       help="average-pool images by this factor first (2: 196 steps)")
+    p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
+    p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
+
+
 def learning_rate(args):
     """The learning rate as a shared scalar, so that :func:`fit` can decay it."""
     import symrnn

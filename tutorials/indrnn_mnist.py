@@ -57,10 +57,7 @@ def main(argv=None):
     common.add_lr(p, 2e-4)
     p.add_argument("--mag", type=float, default=2.0, help="MAG of the weight bound U")
     p.add_argument("--no-bn", dest="bn", action="store_false", help="no batch normalisation")
-    p.add_argument("--pool", type=int, default=1,
-                   help="average-pool images by this factor first (2: 196 steps)")
-    p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
+    common.add_mnist_subset(p, pool=True)
     args = common.parse(p, argv)
     theano.config.floatX = "float32"
     if args.quick:

@@ -34,10 +34,7 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=40)
     common.add_lr(p, 1e-4)
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (default 1.0)")
-    p.add_argument("--pool", type=int, default=1,
-                   help="average-pool images by this factor first (2: 196 steps)")
-    p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
+    common.add_mnist_subset(p, pool=True)
     args = common.parse(p, argv)
     theano.config.floatX = "float32"
     if args.quick:

@@ -42,8 +42,7 @@ def main(argv=None):
                    help="no gradient clipping (as the seed)")
     p.add_argument("--no-dissolve", dest="dissolve", action="store_false",
                    help="plain W in the recurrence (only the penalty keeps it orthogonal)")
-    p.add_argument("--n-train", type=int, default=None, help="use the first N training images")
-    p.add_argument("--n-test", type=int, default=None, help="test on the first N test images")
+    common.add_mnist_subset(p)
     args = common.parse(p, argv)
     theano.config.floatX = "float32"
     if args.quick:
