@@ -283,17 +283,24 @@ def _segmented(fgraph, runs, inputs, outputs):
         steps.append(("jit", Segment(nodes, seg_in, seg_out)))
     tables = [s.table for k, s in steps if k == "jit"]
     from_python = {id(o) for k, s in steps if k == "py" for o in s.outputs}
+    drops, held = [], set(map(id, inputs))  # after each step: the values no later step reads
+    for (kind, step), later in zip(steps, needed_later):
+        held.update(map(id, step.outputs))
+        drops.append(held - later)
+        held &= later
 
     def thunk(values):
         store = dict(zip(map(id, inputs), values))
         try:
-            for kind, step in steps:
+            for (kind, step), drop in zip(steps, drops):
                 if kind == "py":
                     vals = [store[id(v)] if id(v) in store else v.data for v in step.inputs]
                     store.update(zip(map(id, step.outputs), run_node(step, vals)))
                 else:
                     res = step([store[id(v)] for v in step.inputs])
                     store.update(zip(map(id, step.outputs), res))
+                for k in drop:  # free what is dead (a deep model's per-layer histories)
+                    store.pop(k, None)
         except (ValueError, IndexError, ZeroDivisionError) as e:
             raise _explain(e, fgraph, values, tables) from None
         given = set(map(id, values))
