@@ -208,23 +208,38 @@ SPLIT_NODES = 600  # a run of more nodes than this (inner graphs counted) is cut
 
 
 def _cut_at_scans(nodes):
-    """A long run as several compiled functions: each Scan one, the stretches between others.
+    """A long run as several compiled functions, one per Scan: the nodes that prepare its
+    inputs (for the first Scan that reads them) and those that use its outputs and feed no
+    later Scan (as soon as their inputs exist).
 
     LLVM's time grows faster than the length of the function it optimises (a 6-layer
     IndRNN's training step as one function of 4,618 lines was still compiling after 16
     minutes), and pieces with the same source (a deep model's layers) compile once.
-    Each cut costs a Python call per run, so short graphs stay one function."""
-    n_scans = sum(isinstance(n.op, Scan) for n in nodes)
-    if n_scans < 2 or len(nested_nodes(nodes)) <= SPLIT_NODES:
+    Views and zero buffers stay with their readers, so little is copied between pieces;
+    each cut costs a Python call per run, so short graphs stay one function."""
+    scans = [n for n in nodes if isinstance(n.op, Scan)]
+    if len(scans) < 2 or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
-    pieces = []
-    for node in nodes:
-        alone = isinstance(node.op, Scan)
-        if alone or not pieces or pieces[-1][0] == "scan":
-            pieces.append(("scan" if alone else "jit", [node]))
-        else:
-            pieces[-1][1].append(node)
-    return [("jit", nodes) for _, nodes in pieces]
+    readers = {}
+    for n in nodes:
+        for v in n.inputs:
+            readers.setdefault(id(v), []).append(n)
+    piece = {id(n): k for k, n in enumerate(scans)}
+    for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
+        if id(n) not in piece:
+            later = [piece[id(r)] for o in n.outputs for r in readers.get(id(o), [])
+                     if id(r) in piece]
+            if later:
+                piece[id(n)] = min(later)
+    made = {id(o): piece[id(n)] for n in nodes if id(n) in piece for o in n.outputs}
+    for n in nodes:  # what no Scan reads (gradients of weights, updates): as early as it can
+        if id(n) not in piece:
+            piece[id(n)] = max((made.get(id(v), 0) for v in n.inputs), default=0)
+            made.update((id(o), piece[id(n)]) for o in n.outputs)
+    pieces = [[] for _ in range(len(scans))]
+    for n in nodes:
+        pieces[piece[id(n)]].append(n)
+    return [("jit", p) for p in pieces if p]
 
 
 def compile_graph(fgraph):
