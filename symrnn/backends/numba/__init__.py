@@ -5,7 +5,9 @@ topological order (translations per op family in the sibling modules, scan
 loops included), stores the source in the disk cache (symrnn.compile.cache) and
 compiles it for the argument types. An op with no translation runs its NumPy
 ``perform``; the graph is then cut into compiled segments joined by those
-Python calls, with a warning naming the op.
+Python calls, with a warning naming the op. A long graph with several Scans (a
+deep model's training step) is also cut, one function per Scan, because LLVM's
+time grows faster than a function's length (``_cut_at_scans``).
 
 Run-time checks in the generated code raise ``ValueError(k)`` /
 ``IndexError(k)`` (k numbers the failing node); the thunk re-raises them
