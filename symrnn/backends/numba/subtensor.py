@@ -113,7 +113,7 @@ def _layout(node):
     if entries[lead:] != ["v"] * len(arrays) or not arrays:
         return None
     if arrays[0].type.dtype == "bool":
-        ok = len(arrays) == 1 and lead == 0 and arrays[0].type.ndim <= x.type.ndim
+        ok = len(arrays) == 1 and lead == 0 and 1 <= arrays[0].type.ndim <= x.type.ndim
         return (0, arrays) if ok else None
     if not all(a.type.dtype.startswith(("int", "uint")) for a in arrays):
         return None
