@@ -137,7 +137,8 @@ class BatchNorm:
     """Batch normalisation over every axis but the last (Ioffe and Szegedy 2015).
 
     ``bn(x)`` normalises with the batch's statistics and returns ``(y, updates)``;
-    the updates move the running averages used by ``bn.infer(x)`` at test time.
+    the updates move the running averages used by ``bn.infer(x)`` at test time by
+    ``alpha`` (a shared scalar, see :func:`precise_batch_norm`).
     """
 
     def __init__(self, n, name="bn", alpha=0.1, epsilon=1e-4):
@@ -146,7 +147,7 @@ class BatchNorm:
         self.mean = _shared(np.zeros(n), f"{name}.mean")
         self.var = _shared(np.ones(n), f"{name}.var")
         self.params = [self.gamma, self.beta]
-        self.alpha, self.epsilon = alpha, epsilon
+        self.alpha, self.epsilon = _shared(alpha, f"{name}.alpha"), epsilon
 
     def _normalise(self, x, mean, var):
         return (x - mean) * (self.gamma / T.sqrt(var + self.epsilon)) + self.beta
@@ -161,6 +162,25 @@ class BatchNorm:
 
     def infer(self, x):
         return self._normalise(x, self.mean, self.var)
+
+
+def precise_batch_norm(norms, run, batches):
+    """Set the running mean and variance of each BatchNorm in ``norms`` to their averages
+    over ``batches``, the weights fixed.
+
+    ``run(batch)`` runs the training-mode forward pass with the norms' updates (a
+    function compiled with them). Batch k moves the averages by 1/k, so they end as
+    plain means over the batches instead of averages weighted toward the last training
+    steps, which lag behind weights that are still moving fast."""
+    alphas = [bn.alpha.get_value() for bn in norms]
+    try:
+        for k, batch in enumerate(batches, 1):
+            for bn, a in zip(norms, alphas):
+                bn.alpha.set_value(np.asarray(1.0 / k, dtype=a.dtype))
+            run(batch)
+    finally:
+        for bn, a in zip(norms, alphas):
+            bn.alpha.set_value(a)
 
 
 def one_hot(labels, n_classes, dtype=None):

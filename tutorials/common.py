@@ -201,11 +201,13 @@ def learning_rate(args):
     return symrnn.shared(np.asarray(args.lr, dtype="float32"), name="lr")
 
 
-def fit(args, name, train, predict, data, prep, batch_size, shared, report=None, lr=None):
+def fit(args, name, train, predict, data, prep, batch_size, shared, report=None, lr=None,
+        before_test=None):
     """Train ``train(x, y) -> (loss, accuracy)`` for args.epochs; test after each epoch.
 
     ``data`` is (X_train, y_train, X_test, y_test); ``prep`` turns a batch of
-    images into the network's input; ``report()`` may add a line per epoch.
+    images into the network's input; ``report()`` may add a line per epoch;
+    ``before_test()`` runs before each test (batch-norm statistics, say).
     ``lr`` (from :func:`learning_rate`) is args.lr * args.lr_decay ** epoch,
     also after --resume (so a resumed run may change --lr).
     Checkpoints after each epoch, plots loss and accuracy; returns the history.
@@ -229,6 +231,8 @@ def fit(args, name, train, predict, data, prep, batch_size, shared, report=None,
             k = min(len(losses), 50)
             bar.update(loss=np.mean(losses[-k:]), acc=np.mean(accs[-k:]))
         rate = bar.close()
+        if before_test is not None:
+            before_test()
         test_acc = accuracy(predict, X_test, y_test, prep, max(batch_size, 200))
         for key, v in (("train_loss", np.mean(losses)), ("train_acc", np.mean(accs)),
                        ("test_acc", test_acc), ("seconds", time.time() - t0)):
