@@ -5,12 +5,15 @@ own recurrent weight u) are stacked, with batch normalisation after each layer
 (the seed's --use_bn_afterrnn, which it found to converge faster); the last
 state of the top layer goes through a dense layer to 10 classes. Recurrent
 weights start in U(0, 1) (the top layer at 1, for long memory) and are clipped
-to [-U, U], U = MAG ** (1 / 784); Adam lr 2e-4. The IndRNN paper reports 0.99.
+to [-U, U], U = MAG ** (1 / 784). Adam at lr 1e-3, times 0.7 after each epoch,
+reaches 0.978 test accuracy after 5 epochs and 0.985 after 8 (about 13 min per
+epoch on one core); the seed's constant 2e-4 (--lr 2e-4 --lr-decay 1) is slower:
+0.966 after 5 epochs, 0.975 after 8. The IndRNN paper reports 0.99.
 Before each test the batch-norm statistics are re-estimated over 100 training
 batches with the weights fixed (--bn-batches): the running averages lag behind
-weights that still move, and the test accuracy swung with them (0.96 -> 0.69).
+weights that still move, and the test accuracy swung with them (0.95 -> 0.69).
 
-    python tutorials/indrnn_mnist.py --layers 6 --hidden 128
+    python tutorials/indrnn_mnist.py --epochs 5
 """
 import os
 import sys
@@ -58,7 +61,7 @@ def main(argv=None):
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=32)
-    common.add_lr(p, 2e-4)
+    common.add_lr(p, 1e-3, decay=0.7)
     p.add_argument("--mag", type=float, default=2.0, help="MAG of the weight bound U")
     p.add_argument("--no-bn", dest="bn", action="store_false", help="no batch normalisation")
     p.add_argument("--bn-batches", type=int, default=100,
