@@ -91,24 +91,23 @@ def main(argv=None):
     train = theano.function([x, y], [loss, acc], updates=updates, mode=args.mode)
     predict = theano.function([x], T.argmax(apply(x, training=False)[0], axis=1),
                               mode=args.mode)
-    norms = [bn for bn in bns if bn is not None]
-    if norms and args.bn_batches:  # the forward pass updating the statistics only
+    norms = [bn for bn in bns if bn is not None] if args.bn_batches else []
+    if norms:  # the forward pass updating the statistics only
         calibrate = theano.function([x], [], updates=bn_updates, mode=args.mode)
     print(f"compiled in {time.time() - t0:.1f} s")
+    pick = np.random.RandomState(args.seed + 2)
 
     def prep(images):
         return common.pixels((images - 0.1307) / 0.3081, args.pool)
-    before_test = None
-    if norms and args.bn_batches:
-        pick = np.random.RandomState(args.seed + 2)
 
-        def before_test():
-            X_train = data[0]
-            batches = (prep(X_train[pick.randint(len(X_train), size=args.batch_size)])
-                       for _ in range(args.bn_batches))
-            layers.precise_batch_norm(norms, calibrate, batches)
+    def precise_statistics():  # before each test: see the docstring
+        X_train = data[0]
+        batches = (prep(X_train[pick.randint(len(X_train), size=args.batch_size)])
+                   for _ in range(args.bn_batches))
+        layers.precise_batch_norm(norms, calibrate, batches)
     return common.fit(args, "indrnn_mnist", train, predict, data, prep, args.batch_size,
-                      [t for t, _ in updates], lr=lr, before_test=before_test)
+                      [t for t, _ in updates], lr=lr,
+                      before_test=precise_statistics if norms else None)
 
 
 if __name__ == "__main__":

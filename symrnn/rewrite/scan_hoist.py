@@ -310,8 +310,6 @@ def _sink_accumulators(p):
     return changed
 
 
-
-
 @register("scan_drop_unused_carries")
 def scan_drop_unused_carries(fgraph):
     """Drop the carried values (gradient sums...) that no node and no output reads."""

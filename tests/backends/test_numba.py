@@ -138,7 +138,8 @@ def test_set_and_inc_subtensor_of_regions_with_broadcasting():
     rng = np.random.default_rng(0)
     xv, rv, mv = rng.random((4, 5, 3)), rng.random((1, 3)), rng.random((4, 3))
     compare_backends([x, r, m], [T.inc_subtensor(x[1:3], r), T.set_subtensor(x[0, 1:], r),
-                                 T.inc_subtensor(x[:, 1], m), T.set_subtensor(x[1, 2:4, 1:], r[:, 1:])],
+                                 T.inc_subtensor(x[:, 1], m),
+                                 T.set_subtensor(x[1, 2:4, 1:], r[:, 1:])],
                      [xv, rv, mv])
     f = theano.function([x, m], T.set_subtensor(x[0], m), mode="NUMBA")
     with pytest.raises(ValueError, match="SetSubtensor"):

@@ -175,8 +175,8 @@ def try_fused(op, node, ctx):
                            "state": lambda: states[leaf.index]}[leaf.kind]()
     leaves = _Leaves(op, plan, ctx, names)
     leaves.check(dims, node)
-    _loops(ctx, plan, dims, n, lambda idx, t: _body(ctx, plan, leaves, idx, t, bufs, maps,
-                                                     states, sums, op))
+    _loops(ctx, plan, dims, n,
+           lambda idx, t: _body(ctx, plan, leaves, idx, t, bufs, maps, states, sums, op))
     for j, b in enumerate(bufs):
         ctx.define(outs[j], b)
     for k, m in enumerate(maps):

@@ -162,7 +162,7 @@ class _Picker:
 
     @contextmanager
     def each(self):
-        ctx, src = self.ctx, self.src
+        ctx = self.ctx
         outer, nest = loops(ctx, self.shape[:self.lead], "j")
         with nest:
             if self.mask:
