@@ -22,17 +22,33 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     list, and an OrderedDict of shared-variable updates for ``function(...,
     updates=updates)``. It computes what this Python loop computes::
 
-        def scan(fn, sequences, outputs_info, non_sequences, n_steps):
-            n = min([len(x) for x in sequences] + [n_steps])   # after taps
-            prev = [init for init in outputs_info]              # None: not fed back
-            results = [[] for _ in outputs_info]
+        def scan(fn, sequences=(), outputs_info=(), non_sequences=(), n_steps=None,
+                 go_backwards=False):
+            # a sequence: x, or (x, taps); an output: None (not fed back), its initial
+            # value, or (its values before step 0, oldest first; negative taps)
+            seqs = [s if isinstance(s, tuple) else (s, [0]) for s in sequences]
+            seqs = [(x[::-1] if go_backwards else x, taps) for x, taps in seqs]
+            first = [-min(min(taps), 0) for x, taps in seqs]   # first t where all taps exist
+            lens = [len(x) - f - max(max(taps), 0) for (x, taps), f in zip(seqs, first)]
+            n = min(lens + ([n_steps] if n_steps is not None else []))
+            past = [None if o is None else list(o[0]) if isinstance(o, tuple) else [o]
+                    for o in outputs_info]                       # fed-back values so far
+            taps = [None if o is None else o[1] if isinstance(o, tuple) else [-1]
+                    for o in outputs_info]
+            results = None
             for t in range(n):
-                args = [x[t] for x in sequences]               # one per tap: x[t + k]
-                args += [p for p in prev if p is not None]     # one per tap: h[t - k]
+                args = [x[f + t + k] for (x, ks), f in zip(seqs, first) for k in ks]
+                args += [p[len(p) + k] for p, ks in zip(past, taps) if p is not None
+                         for k in ks]
                 outs = fn(*args, *non_sequences)
-                for r, o in zip(results, outs):
+                outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+                if results is None:                              # a pure map: no outputs_info
+                    results = [[] for _ in outs]
+                    past += [None] * (len(outs) - len(past))
+                for r, p, o in zip(results, past, outs):
                     r.append(o)
-                prev = [o if p is not None else None for o, p in zip(outs, prev)]
+                    if p is not None:
+                        p.append(o)
                 # fn may also return until(cond): stop after the step where cond holds,
                 # and {shared: new_value}: applied at once by function(..., updates=)
             return [np.stack(r) for r in results]
@@ -97,7 +113,12 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         info.append((v.name or str(v), f"non_sequences[{i}]"))
     _check_arity(fn, info)
 
-    outs, updates, cond = _split_return(fn(*args))
+    ret = fn(*args)
+    outs, updates, cond = _split_return(ret)
+    if ret is None:
+        raise op_error("scan", f"fn{_where(fn)} returned None: did it forget `return`? It "
+                       "must return the step's new value of each output (for example "
+                       "`return h_t`, or `return h_t, y_t`)", ValueError)
     if not rec:
         rec = [None] * len(outs)
     elif len(outs) != len(rec):
@@ -151,7 +172,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         results = [None] * len(rec)
         for o, j in zip(outs, rec_idx + nit_idx):
             results[j] = o
-        return (results[0] if len(results) == 1 and not return_list else results), new_updates
+        return ScanResult((results[0] if len(results) == 1 and not return_list else results,
+                           new_updates))
     op = make_op()
     node = op.make_node(n, *seq_outer, *rec_outer, *shared_upd, *nonseqs, *free)
     results = [None] * len(rec)
@@ -161,8 +183,31 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         results[j] = node.outputs[len(rec_idx) + k]
     new_updates = OrderedDict(zip(shared_upd, node.outputs[len(rec):]))
     if len(results) == 1 and not return_list:
-        return results[0], new_updates
-    return results, new_updates
+        return ScanResult((results[0], new_updates))
+    return ScanResult((results, new_updates))
+
+
+class ScanResult(tuple):
+    """scan's ``(outputs, updates)``; used as a tensor it says to unpack it."""
+
+    def _misuse(self, *args):
+        raise op_error("scan", "returns a pair (outputs, updates), not a tensor: write "
+                       "`h, updates = theano.scan(...)` (or `h, _ = ...`) and use h; pass "
+                       "updates to theano.function(..., updates=updates)")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _misuse
+    __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = __neg__ = _misuse
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        self._misuse()
+
+
+def _where(fn):
+    """' (defined at file:line)' for a Python function, else ''."""
+    code = getattr(fn, "__code__", None)
+    return f" (defined at {code.co_filename}:{code.co_firstlineno})" if code else ""
 
 
 # ---- normalising the arguments ----

@@ -31,8 +31,8 @@ class Dot(Op):
         x, y = inputs
         if x.shape[-1] != y.shape[0]:
             raise op_error("Dot", f"shapes {x.shape} ({x.dtype}) and {y.shape} ({y.dtype}) "
-                           f"are not aligned: {x.shape[-1]} != {y.shape[0]}",
-                           ValueError, node.trace)
+                           f"are not aligned: {x.shape[-1]} != {y.shape[0]}"
+                           + _per_step(node, x.shape, y.shape), ValueError, node.trace)
         return [np.asarray(np.dot(x, y), dtype=node.outputs[0].type.dtype)]
 
     def grad(self, inputs, output_grads):
@@ -89,3 +89,9 @@ class BatchedDot(Op):
 
 dot = Dot()
 batched_dot = BatchedDot()
+
+
+def _per_step(node, x_shape, y_shape):
+    """A product moved out of a scan loop (rewrite/scan_hoist.py) states its shapes per step."""
+    per_step = getattr(node.trace, "per_step", None)
+    return per_step(x_shape, y_shape) if per_step else ""

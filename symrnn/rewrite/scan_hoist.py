@@ -223,6 +223,7 @@ def _project_inputs(p, cache):
         key = (id(root), id(wo))
         if key not in cache:
             y = dot(_flat(root), wo)
+            y.owner.trace = _StepTrace(node, x, w, p.trace, root.type.ndim)
             cache[key] = _unflat(y, root, [wo.shape[1]] if w.type.ndim == 2 else [])
         y = cache[key]
         for sub in sel:
@@ -234,6 +235,27 @@ def _project_inputs(p, cache):
     if repl:
         p.replace_inner(repl)
     return bool(repl)
+
+
+class _StepTrace(str):
+    """The trace of a product moved out of a loop: the user's step line and scan line, and
+    ``per_step(x_shape, w_shape)``, which states a shape error in one step's terms."""
+
+    def __new__(cls, node, x, w, scan_trace, root_ndim):
+        xn, wn = x.name or "x_t", w.name or "W"
+        where = node.trace if node.trace == scan_trace or not scan_trace else \
+            f"{node.trace}\n  in the step of the scan built at {scan_trace}"
+        self = super().__new__(cls, where)
+        self.names, self.root_ndim = (xn, wn), root_ndim
+        return self
+
+    def per_step(self, x_shape, w_shape):
+        xn, wn = self.names
+        step = "(batch, " * (self.root_ndim - 2) + f"{x_shape[-1]}" + ")" * (self.root_ndim - 2)
+        step = f"({x_shape[-1]},)" if self.root_ndim == 2 else step
+        return (f". Per step: dot({xn}, {wn}) with {xn} {step} and {wn} {tuple(w_shape)} "
+                "(scan computes this product once for all steps, before the loop, so its "
+                "first operand holds every step's rows)")
 
 
 def _project_outputs(p):

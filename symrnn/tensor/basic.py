@@ -17,6 +17,11 @@ def as_tensor_variable(x, name=None, ndim=None):
         if not isinstance(x.type, TensorType):
             raise TypeError(f"as_tensor_variable: {x} is not a tensor (type {x.type})")
         out = x
+    elif isinstance(x, dict) or type(x).__name__ == "ScanResult":
+        raise op_error("as_tensor_variable", f"got {type(x).__name__} {_short(x)}, not a "
+                       "tensor. scan returns a pair (outputs, updates): write `h, updates = "
+                       "theano.scan(...)` (or `h, _ = ...`), use h, and pass updates to "
+                       "theano.function(..., updates=updates)")
     elif isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in x):
         from symrnn.tensor.math import stack
         out = stack([as_tensor_variable(e) for e in x])
@@ -25,6 +30,11 @@ def as_tensor_variable(x, name=None, ndim=None):
     if ndim is not None and out.type.ndim != ndim:
         raise op_error("as_tensor_variable", f"expected {ndim} dims, got {out.type}")
     return out
+
+
+def _short(x, limit=60):
+    text = repr(x)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def constant(x, name=None, ndim=None, dtype=None):

@@ -55,6 +55,24 @@ class _TensorOperators:
     def __rxor__(self, o): return _m().xor(o, self)
     def __invert__(self): return _m().invert(self)
 
+    # ---- NumPy's ufuncs (np.tanh(x), ndarray + x) build the symbolic op ----
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = _UFUNCS.get(ufunc.__name__)
+        ndims = [getattr(i, "ndim", 0) for i in inputs]
+        if name == "dot" and max(ndims) > 2:
+            name = None
+        if name is None or method != "__call__" or kwargs:
+            from symrnn.graph import op_error
+            what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+            alt = _UFUNCS.get(ufunc.__name__) or ufunc.__name__
+            hint = (f"use T.{alt} (import symrnn.tensor as T)" if hasattr(_m(), alt) else
+                    "build it from symrnn.tensor's functions")
+            given = "".join(f", {k}=" for k in kwargs)
+            raise op_error(what, f"NumPy computes on values, and the symbolic variable "
+                           f"{self} holds none until theano.function runs it "
+                           f"(np.{ufunc.__name__}(...{given})); {hint}")
+        return getattr(_m(), name)(*inputs)
+
     def __bool__(self):
         raise TypeError(f"{self}: a symbolic variable has no truth value. Use T.switch for a "
                         "condition, T.eq/T.neq to compare, or scan's until to stop a loop.")
@@ -159,16 +177,25 @@ class _TensorOperators:
         return self[_m().neq(self, 0)]
 
 
+# NumPy ufunc name -> symrnn.tensor function (np.tanh(x) is T.tanh(x))
+_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "true_div",
+           "divide": "true_div", "floor_divide": "int_div", "remainder": "mod",
+           "power": "pow", "maximum": "maximum", "minimum": "minimum", "equal": "eq",
+           "not_equal": "neq", "less": "lt", "less_equal": "le", "greater": "gt",
+           "greater_equal": "ge", "bitwise_and": "and_", "bitwise_or": "or_",
+           "bitwise_xor": "xor", "invert": "invert", "negative": "neg", "absolute": "abs_",
+           "sign": "sgn", "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1",
+           "log2": "log2", "log10": "log10", "sqrt": "sqrt", "square": "sqr", "tanh": "tanh",
+           "sin": "sin", "cos": "cos", "arctan": "arctan", "floor": "floor", "ceil": "ceil",
+           "isnan": "isnan", "isinf": "isinf", "matmul": "dot", "positive": "identity"}
+
+
 class TensorVariable(_TensorOperators, Variable):
     """A symbolic tensor: an input, or the output of an op."""
-
-    __array_ufunc__ = None  # ndarray * x defers to x.__rmul__ instead of an object array
 
 
 class TensorConstant(_TensorOperators, Constant):
     """A tensor with a fixed value (``.data``)."""
-
-    __array_ufunc__ = None
 
     @property
     def value(self):
