@@ -131,3 +131,10 @@ class Print:
 def source(fn):
     """The generated source of the compiled function ``fn`` (see ``Function.source``)."""
     return fn.source()
+
+
+def pydotprint(fct, outfile=None, **kwargs):
+    """Draw the graph of ``fct`` (a compiled function or variables) to ``outfile``:
+    graphviz's dot when installed, else networkx and matplotlib (symrnn/graph_picture.py)."""
+    from symrnn.graph_picture import pydotprint as draw
+    return draw(fct, outfile, **kwargs)

@@ -20,28 +20,41 @@ class until:
 
 
 def explain(outputs, file=None):
-    """A table of every scan in the graph of ``outputs``: each step argument, where it comes
-    from, and its type. Returns the text; prints it too unless ``file='str'``."""
+    """A table of every scan in the graph of ``outputs`` (variables or a compiled function):
+    each step argument, where it comes from, and its type. A scan inside a step is listed
+    under it, indented. Returns the text; prints it too unless ``file='str'``."""
     import sys
+    if hasattr(outputs, "maker"):
+        outputs = outputs.maker.fgraph.outputs
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    lines = _explain_scans(list(outputs), "")
+    text = "\n".join(lines) if lines else "no scan in this graph"
+    if file != "str":
+        print(text, file=file or sys.stdout)
+    return text
+
+
+def _explain_scans(outputs, indent):
     from symrnn.graph import ancestors
     from symrnn.ops.scan import Scan
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     nodes, seen = [], set()
-    for v in ancestors(list(outputs)):
+    for v in ancestors(outputs):
         if v.owner is not None and isinstance(v.owner.op, Scan) and id(v.owner) not in seen:
             seen.add(id(v.owner))
             nodes.append(v.owner)
     lines = []
     for node in reversed(nodes):
         op = node.op
-        lines.append(f"{op} ({op.n_seqs} sequence inputs, {op.n_rec} recurrent, {op.n_nit} "
-                     f"mapped, {op.n_shared} carried, {op.n_nonseqs} non-sequence inputs):")
+        lines.append(f"{indent}{op} ({op.n_seqs} sequence inputs, {op.n_rec} recurrent, "
+                     f"{op.n_nit} mapped, {op.n_shared} carried, {op.n_nonseqs} non-sequence "
+                     "inputs):")
         info = [(label or str(v), source) for (label, source), v in
                 zip(op.arg_info or [(None, "")] * len(op.inner_inputs), op.inner_inputs)]
         width = max(len(a) for a, _ in info) if info else 0
         for k, ((label, source), v) in enumerate(zip(info, op.inner_inputs)):
-            lines.append(f"  arg {k}: {label:<{width}}  from {source:<28} {v.type}")
-    text = "\n".join(lines) if lines else "no scan in this graph"
-    if file != "str":
-        print(text, file=file or sys.stdout)
-    return text
+            lines.append(f"{indent}  arg {k}: {label:<{width}}  from {source:<28} {v.type}")
+        inner = _explain_scans(list(op.inner_outputs), indent + "    ")
+        if inner:
+            lines.append(f"{indent}  its step runs:")
+            lines.extend(inner)
+    return lines

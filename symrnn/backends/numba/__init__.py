@@ -21,7 +21,7 @@ import numpy as np
 from numba import types
 
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
-from symrnn.backends.numba import nnet, runtime, sort  # noqa: F401
+from symrnn.backends.numba import debug, nnet, runtime, sort  # noqa: F401
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
