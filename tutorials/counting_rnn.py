@@ -87,7 +87,7 @@ def train(optimizer, learning_rate, n_epochs, args):
         history["cost"].append(cost)
         bar.update(cost=cost)
         if epoch % 100 == 0:
-            print('epoch[%5d] : cost =%8.4f' % (epoch, cost))
+            bar.write('epoch[%5d] : cost =%8.4f' % (epoch, cost))  # above the bar, not in it
             ckpt.save(epoch, history)
     rate = bar.close()
     ckpt.save(epoch, history)
@@ -98,8 +98,10 @@ def train(optimizer, learning_rate, n_epochs, args):
 
 def main(argv=None):
     p = common.parser("counting_rnn", __doc__.split("\n\n")[0], epochs=2001)
-    p.add_argument("--gd-lr", type=float, default=1e-5, help="gradient descent rate")
-    p.add_argument("--rmsprop-lr", type=float, default=1e-3, help="RMSProp rate")
+    p.add_argument("--gd-lr", type=float, default=1e-5,
+                   help="plain gradient descent learning rate (default 1e-5)")
+    p.add_argument("--rmsprop-lr", type=float, default=1e-3,
+                   help="RMSProp learning rate (default 1e-3)")
     args = common.parse(p, argv)
     epochs = 700 if args.quick else args.epochs
     results = {}
@@ -111,7 +113,13 @@ def main(argv=None):
                      "epoch", "cost (sum of squared errors)", "Counting ones: loss curves",
                      logy=True)
     wx, wrec = results["rmsprop"][1]
-    print(f"RMSProp weights within 0.01 of 1.0: {abs(wx - 1) < 0.01 and abs(wrec - 1) < 0.01}")
+    if args.quick:
+        common.quick_note(args, f"{epochs} epochs show both costs falling; RMSProp needs "
+                          "about 900 epochs to bring the weights to 1.0, so this run does not "
+                          "check them (a full run prints whether they are within 0.01)")
+    else:
+        print(f"RMSProp weights within 0.01 of 1.0: "
+              f"{abs(wx - 1) < 0.01 and abs(wrec - 1) < 0.01}")
     return results
 
 

@@ -58,9 +58,9 @@ def network(args, rng, n_steps):
 
 def main(argv=None):
     p = common.parser("indrnn_mnist", __doc__.split("\n\n")[0], epochs=20)
-    p.add_argument("--layers", type=int, default=6)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--layers", type=int, default=6, help="stacked IndRNN layers (default 6)")
+    p.add_argument("--hidden", type=int, default=128, help="units per layer (default 128)")
+    p.add_argument("--batch-size", type=int, default=32, help="images per step (default 32)")
     common.add_lr(p, 1e-3, decay=0.7)
     p.add_argument("--mag", type=float, default=2.0, help="MAG of the weight bound U")
     p.add_argument("--no-bn", dest="bn", action="store_false", help="no batch normalisation")

@@ -30,8 +30,8 @@ from symrnn import layers, optimizers  # noqa: E402
 
 def main(argv=None):
     p = common.parser("irnn_mnist", __doc__.split("\n\n")[0], epochs=10)
-    p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=40)
+    p.add_argument("--hidden", type=int, default=100, help="recurrent units (default 100)")
+    p.add_argument("--batch-size", type=int, default=40, help="images per step (default 40)")
     common.add_lr(p, 1e-4)
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (default 1.0)")
     common.add_mnist_subset(p, pool=True)

@@ -29,8 +29,8 @@ from symrnn import layers, optimizers  # noqa: E402
 
 def main(argv=None):
     p = common.parser("orthogonal_rnn_mnist", __doc__.split("\n\n")[0], epochs=10)
-    p.add_argument("--hidden", type=int, default=150)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=150, help="recurrent units (default 150)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
     common.add_lr(p, 2e-3, decay=0.7)
     p.add_argument("--penalty", type=float, default=0.2,
                    help="weight of ||W^T W - I||^2 in the loss (default 0.2)")
