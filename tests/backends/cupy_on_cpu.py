@@ -9,6 +9,10 @@ C++ with g++ (a header maps ``__global__``, ``threadIdx`` ... to host code) and
 run it through ctypes, one simulated thread after another: the kernels'
 arithmetic is checked on the CPU, not their GPU behaviour (launch sizes,
 timing, memory coherence across threads).
+
+Where the real CuPy is installed (it imports without a GPU), every call the
+backend makes here is also checked against its API (cupy_api.py): a function,
+method or argument the real CuPy lacks fails the test as it would on a GPU.
 """
 import ctypes
 import hashlib
@@ -20,6 +24,9 @@ import types
 
 import numpy as np
 
+from . import cupy_api
+
+STAND_IN = True  # tells this module from the real CuPy
 _HEADER = r"""
 #include <math.h>
 #include <cmath>
@@ -111,7 +118,8 @@ class ndarray:
     flags = property(lambda self: self._a.flags)
 
     def __getattr__(self, name):
-        return _wrap_fn(getattr(self._a, name))
+        cupy_api.check_exists(f"cupy.ndarray.{name}")
+        return _wrap_fn(getattr(self._a, name), f"cupy.ndarray.{name}", method=True)
 
     def __getitem__(self, idx):
         return _wrap(self._a[_unwrap(idx)])
@@ -176,11 +184,13 @@ def _wrap(x):
     return x
 
 
-def _wrap_fn(fn):
+def _wrap_fn(fn, path=None, method=False):
     if not callable(fn):
         return _wrap(fn)
 
     def wrapped(*args, **kwargs):
+        if path:
+            cupy_api.check_call(path, args, kwargs, method)
         return _wrap(fn(*_unwrap(args), **_unwrap(kwargs)))
     return wrapped
 
@@ -188,12 +198,14 @@ def _wrap_fn(fn):
 # ---- module-level functions ----
 
 def asarray(x, dtype=None):
+    cupy_api.check_call("cupy.asarray", (x,), {"dtype": dtype})
     if isinstance(x, ndarray):
         return x if dtype is None or x.dtype == dtype else ndarray(x._a.astype(dtype))
     return ndarray(np.array(x, dtype=dtype))  # host -> device is a copy
 
 
 def array(x, dtype=None, copy=True):
+    cupy_api.check_call("cupy.array", (x,), {"dtype": dtype, "copy": copy})
     return ndarray(np.array(_unwrap(x) if isinstance(x, ndarray) else x, dtype=dtype))
 
 
@@ -202,6 +214,7 @@ def asnumpy(x):
 
 
 def ascontiguousarray(x, dtype=None):
+    cupy_api.check_call("cupy.ascontiguousarray", (x,), {"dtype": dtype})
     return ndarray(np.ascontiguousarray(_unwrap(x), dtype=dtype))
 
 
@@ -217,12 +230,14 @@ class ElementwiseKernel:
     """cupy.ElementwiseKernel with concrete types: broadcasting, one loop over elements."""
 
     def __init__(self, in_params, out_params, operation, name="kernel", preamble=""):
+        cupy_api.construct("cupy.ElementwiseKernel", (in_params, out_params, operation, name),
+                           {"preamble": preamble})
         self.ins, self.outs = _params(in_params), _params(out_params)
         self.name = name
         args = ["long long n"] + [f"const {_C[d]}* p_{n}" for d, n in self.ins] + \
             [f"{_C[d]}* p_{n}" for d, n in self.outs]
         body = [f"const {_C[d]} {n} = p_{n}[i];" for d, n in self.ins]
-        body += [f"{_C[d]} {n};" for d, n in self.outs] + [operation]
+        body += [f"{_C[d]} {n};" for d, n in self.outs] + [operation + ";"]  # as CuPy adds
         body += [f"p_{n}[i] = {n};" for d, n in self.outs]
         head = f'extern "C" void {name}({", ".join(args)}) {{'
         _register(name, "\n".join([preamble, head, "for (long long i = 0; i < n; ++i) {",
@@ -258,10 +273,14 @@ class RawKernel:
     """cupy.RawKernel: ``kernel(grid, block, args)`` runs every (block, thread) in turn."""
 
     def __init__(self, code, name):
+        cupy_api.construct("cupy.RawKernel", (code, name), {})
         self.code, self.name = code, name
         _register(name, code)
 
     def __call__(self, grid, block, args):
+        if not (isinstance(grid, tuple) and isinstance(block, tuple)):
+            raise TypeError(f"{self.name}: grid and block must be tuples (CuPy's are typed so)")
+        cupy_api.check_call("cupy.RawKernel.__call__", (grid, block, args), {}, method=True)
         lib = _library(self.name)
         cargs = []
         for a in args:
@@ -279,11 +298,63 @@ class RawKernel:
                 fn(*cargs)
 
 
-cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+class _Device:
+    """cupy.cuda.Device: one device, whose work is always done (the kernels ran already)."""
+
+    def __init__(self, device=None):
+        self.id = 0
+
+    def synchronize(self):
+        pass
+
+
+cuda = types.SimpleNamespace(
+    Device=_Device, runtime=types.SimpleNamespace(
+        getDeviceCount=lambda: 1,
+        getDeviceProperties=lambda device: {"name": b"CPU stand-in for CuPy"}))
+
+# CuPy's atomicAdd takes these dtypes only: ``cupy.add.at`` with an integer-array
+# index refuses the others (int8, int16, uint8, uint16, bool; int64 too before CuPy 14)
+SCATTER_ADD_DTYPES = ("int32", "uint32", "uint64", "float16", "float32", "float64")
+
+
+def _int_array_index(idx):
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(p, (ndarray, np.ndarray, list)) and np.asarray(
+        _unwrap(p) if isinstance(p, ndarray) else p).dtype.kind in "iu" for p in parts)
+
+
+class ufunc:
+    """A CuPy ufunc: a NumPy one on device arrays, with ``at`` refusing what CuPy refuses."""
+
+    def __init__(self, np_ufunc):
+        self._np = np_ufunc
+
+    def __call__(self, *args, **kwargs):
+        return _wrap(self._np(*_unwrap(args), **_unwrap(kwargs)))
+
+    def at(self, a, indices, b=None):
+        cupy_api.check_call(f"cupy.{self._np.__name__}.at", (a, indices, b), {}, method=True)
+        if not isinstance(a, ndarray):
+            raise TypeError(f"{self._np.__name__}.at: a must be a device array")
+        if self._np is np.add and _int_array_index(indices) and \
+                a.dtype.name not in SCATTER_ADD_DTYPES:
+            raise TypeError("scatter_add only supports int32, float16, float32, float64, "
+                            "uint32, uint64, as data type")
+        value = _unwrap(b)
+        if isinstance(value, np.ndarray):  # CuPy casts the values to a's dtype first
+            value = value.astype(a.dtype)
+        self._np.at(a._a, _unwrap(indices), value)
+
+
+add = ufunc(np.add)
 
 
 def _scatter_add(a, idx, value):
-    np.add.at(a._a, _unwrap(idx), _unwrap(value))
+    import warnings
+    warnings.warn("cupyx.scatter_add is deprecated: use cupy.add.at", DeprecationWarning,
+                  stacklevel=2)
+    add.at(a, idx, value)
 
 
 cupyx = types.ModuleType("cupyx")  # installed as the module cupyx next to this one
@@ -293,11 +364,16 @@ inf, nan = np.inf, np.nan
 
 
 def __getattr__(name):
-    return _wrap_fn(getattr(np, name))
+    value = getattr(np, name)
+    cupy_api.check_exists(f"cupy.{name}")
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return value  # cupy.float32 is numpy.float32
+    return _wrap_fn(value, f"cupy.{name}")
 
 
 def install():
     """Put this module in ``sys.modules['cupy']`` (and its ``cupyx`` in ``sys.modules``)."""
+    cupy_api.real_cupy()
     sys.modules["cupy"] = sys.modules[__name__]
     sys.modules["cupyx"] = cupyx
 
@@ -309,24 +385,54 @@ RUNTIME_MODULES = ("symrnn.backends.cupy.runtime", "symrnn.backends.cupy.transla
 GPU_REQUIRED = "CuPy and a GPU are required"
 
 
+def installed():
+    """Whether ``import cupy`` gives this stand-in."""
+    return sys.modules.get("cupy") is sys.modules[__name__]
+
+
 def real_gpu():
-    """Whether the real CuPy imports and sees a GPU (this stand-in not installed)."""
-    if sys.modules.get("cupy") is sys.modules[__name__]:
-        raise RuntimeError("the CPU stand-in for CuPy is installed")
+    """Whether the real CuPy imports and sees a GPU (False while this stand-in is installed)."""
+    if installed():
+        return False
     from symrnn.backends.cupy import available
     return available()
 
 
+def _forget_runtime():
+    """Drop the backend's CuPy-bound modules: from sys.modules and as package attributes.
+
+    ``from symrnn.backends.cupy import translations`` takes the package attribute
+    when there is one, so a module left there would keep its old ``cupy``.
+    """
+    import symrnn.backends.cupy as package
+    gone = {}
+    for k in RUNTIME_MODULES:
+        gone[k] = (sys.modules.pop(k, None), package.__dict__.pop(k.rsplit(".", 1)[1], None))
+    return gone
+
+
 class on_cpu:
-    """Context manager: ``import cupy`` gives this stand-in; the backend's runtime re-imports."""
+    """Context manager: ``import cupy`` gives this stand-in; the backend's runtime re-imports.
+
+    On exit the modules it imported are dropped and the ones from before come
+    back, in ``sys.modules`` and as attributes of ``symrnn.backends.cupy``.
+    """
 
     def __enter__(self):
-        self.saved = {k: sys.modules.pop(k) for k in ("cupy", "cupyx") + RUNTIME_MODULES
-                      if k in sys.modules}
+        cupy_api.real_cupy()  # imported before the stand-in takes its name
+        self.saved = {k: sys.modules.pop(k) for k in ("cupy", "cupyx") if k in sys.modules}
+        self.saved_runtime = _forget_runtime()
         install()
         return sys.modules[__name__]
 
     def __exit__(self, *exc):
-        for k in ("cupy", "cupyx") + RUNTIME_MODULES:
+        import symrnn.backends.cupy as package
+        for k in ("cupy", "cupyx"):
             sys.modules.pop(k, None)
         sys.modules.update(self.saved)
+        _forget_runtime()
+        for k, (module, attribute) in self.saved_runtime.items():
+            if module is not None:
+                sys.modules[k] = module
+            if attribute is not None:
+                setattr(package, k.rsplit(".", 1)[1], attribute)
