@@ -82,6 +82,49 @@ def test_bool_elementwise_ops(cp):
     compare_backends([av, bv], outs, values, modes=["CUPY"])
 
 
+# pairs where floor(a / b) is not NumPy's a // b (1.0 / 0.1 rounds to 10.000000000000002),
+# signs, zeros, infinities and nan
+FLOAT_DIVMOD = [(1.0, 0.1), (-1.0, 0.1), (1.0, -0.1), (-1.0, -0.1), (0.7, 0.1), (7.0, 2.0),
+                (-7.0, 2.0), (7.0, -2.0), (-7.0, -2.0), (-4.0, 2.0), (4.0, -2.0), (0.0, 3.0),
+                (-0.0, 3.0), (0.0, -3.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 0.0), (np.inf, 1.0),
+                (-np.inf, 1.0), (1.0, np.inf), (-1.0, np.inf), (1.0, -np.inf), (np.nan, 1.0),
+                (1.0, np.nan), (1e300, 1e-300), (5e-324, 3.0), (2.5, 0.5), (-2.5, 0.5)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_floor_division_and_modulo_are_numpys(cp, dtype):
+    x, y = T.vector("x", dtype=dtype), T.vector("y", dtype=dtype)
+    with np.errstate(over="ignore"):  # 1e300 is inf in float32
+        a, b = (np.array(v, dtype=dtype) for v in zip(*FLOAT_DIVMOD))
+    a = np.concatenate([a, rand(200, dtype=dtype, low=-50, high=50)])
+    b = np.concatenate([b, rand(200, dtype=dtype, low=-3, high=3)])
+    with np.errstate(all="ignore"):  # the reference warns on x // 0 as NumPy does
+        ref = symrnn.function([x, y], [x // y, x % y], mode="NUMPY")(a, b)
+        assert_close(ref[0], np.floor_divide(a, b)) and assert_close(ref[1], np.mod(a, b))
+    got = symrnn.function([x, y], [x // y, x % y], mode="CUPY")(a, b)
+    for g, r, what in zip(got, ref, ("//", "%")):
+        np.testing.assert_array_equal(g, r, err_msg=what)  # bit for bit, nan where nan
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(r), err_msg=f"{what} zeros")
+    assert got[0][0] == 9.0 and got[0][1] == -10.0
+    finite = np.isfinite(a) & np.isfinite(b) & (b != 0) & (abs(a) < 1e10)
+    q, r = (v[finite].astype("float64") for v in got)
+    np.testing.assert_allclose(q * b[finite] + r, a[finite], atol=1e-4)  # a == (a//b)*b + a%b
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "uint32", "int64"])
+def test_integer_floor_division_and_modulo_at_the_limits(cp, dtype):
+    info = np.iinfo(dtype)
+    signed = info.min < 0
+    a = np.array([info.min, info.max, info.min, 7, 0, info.max, info.min + 1] +
+                 ([-7, 7, -7, info.min] if signed else [5, 9, 1, 3]), dtype=dtype)
+    b = np.array([1, -1 if signed else 1, info.max, 3, 5, 2, 2] +
+                 ([2, -2, -2, -1] if signed else [7, 3, 9, info.max]), dtype=dtype)
+    x, y = T.vector("x", dtype=dtype), T.vector("y", dtype=dtype)
+    with np.errstate(all="ignore"):  # NumPy warns on MIN // -1
+        ref = compare_backends([x, y], [x // y, x % y], [a, b], modes=["CUPY"])
+        assert_close(ref[0], a // b) and assert_close(ref[1], a % b)
+
+
 def test_a_chain_is_one_kernel_and_its_source_is_readable(cp):
     x, b = T.fmatrix("x"), T.fvector("b")
     y = T.nnet.sigmoid(x * 2 + b) * T.tanh(x) - T.nnet.softplus(x) / 3
@@ -156,6 +199,29 @@ def test_advanced_indexing(cp):
     f = symrnn.function([x, i], x[i], mode="CUPY")
     with pytest.raises(IndexError, match="out of bounds"):
         f(values[0], np.array([0, 4]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "uint8", "int16", "uint16",
+                                   "int32", "uint32", "int64", "uint64", "bool"])
+def test_increments_at_repeated_indices_in_every_dtype(cp, dtype):
+    # CuPy's scatter add refuses small integers and bools (and int64 before CuPy 14)
+    x, y, i = T.vector("x", dtype=dtype), T.vector("y", dtype=dtype), T.lvector("i")
+    m = T.matrix("m", dtype=dtype)
+    if dtype == "bool":
+        xv, yv = np.array([0, 1, 0, 0, 1], bool), np.array([1, 0, 1, 1, 0, 1], bool)
+        mv = np.eye(4, 3, dtype=bool)
+    else:
+        info = np.iinfo(dtype) if dtype[0] in "iu" else None
+        big = 100 if info is None else min(info.max // 2 + 3, 10**6)  # sums wrap for small ints
+        xv, yv = np.array([1, 2, 3, 4, 5], dtype), np.full(6, big, dtype)
+        mv = np.arange(12, dtype=dtype).reshape(4, 3)
+    iv = np.array([0, 2, 2, -1, 2, 0])
+    outs = [T.inc_subtensor(x[i], y), T.inc_subtensor(m[i[:4], 1:], m[:4, :2]),
+            T.inc_subtensor(m[i[:3], i[3:]], y[:3])]
+    ref = compare_backends([x, y, i, m], outs, [xv, yv, iv, mv], modes=["CUPY"])
+    expected = xv.copy()
+    np.add.at(expected, iv, yv)
+    assert_close(ref[0], expected)
 
 
 def test_shared_variables_live_on_the_gpu(cp):

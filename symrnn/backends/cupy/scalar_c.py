@@ -9,27 +9,45 @@ Python's signs, integer powers); it is put in front of every generated kernel.
 from symrnn.backends.cupy.ctypes_map import c_type, is_float, supported
 from symrnn.types import upcast
 
+# floor division and modulo of floats: NumPy's npy_divmod, step by step (floor(a / b)
+# would round a / b first: 1.0 // 0.1 is 9.0 in NumPy, floor(10.000000000000002) 10)
+_FLOAT_DIVMOD = r"""
+__device__ __forceinline__ {T} sym_floordiv({T} a, {T} b) {{
+    if (b == 0) return a / b;
+    {T} mod = fmod{f}(a, b), div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;
+    if (div == 0) return copysign{f}(({T})0, a / b);
+    {T} q = floor{f}(div);
+    return (div - q > ({T})0.5) ? q + 1 : q;
+}}
+__device__ __forceinline__ {T} sym_mod({T} a, {T} b) {{
+    {T} mod = fmod{f}(a, b);
+    if (b == 0) return mod;
+    if (mod == 0) return copysign{f}(({T})0, b);
+    return ((b < 0) != (mod < 0)) ? mod + b : mod;
+}}
+"""
+
+# integers: Python's signs; x // 0 and x % 0 give 0 as NumPy's (which also warns);
+# MIN // -1 is MIN and MIN % -1 is 0 as in NumPy (C would trap or overflow)
 PREAMBLE = r"""
+__device__ __forceinline__ int sym_neg(int a) { return (int)(0u - (unsigned int)a); }
+__device__ __forceinline__ long long sym_neg(long long a) {
+    return (long long)(0ull - (unsigned long long)a);
+}
+template <typename T> __device__ __forceinline__ T sym_neg(T a) { return (T)(-a); }
 template <typename T> __device__ __forceinline__ T sym_floordiv(T a, T b) {
     if (b == 0) return 0;
+    if ((T)-1 < (T)0 && b == (T)-1) return sym_neg(a);
     T q = a / b;
     return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-__device__ __forceinline__ float sym_floordiv(float a, float b) { return floorf(a / b); }
-__device__ __forceinline__ double sym_floordiv(double a, double b) { return floor(a / b); }
 template <typename T> __device__ __forceinline__ T sym_mod(T a, T b) {
-    if (b == 0) return 0;
+    if (b == 0 || ((T)-1 < (T)0 && b == (T)-1)) return 0;
     T r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-__device__ __forceinline__ float sym_mod(float a, float b) {
-    float r = fmodf(a, b);
-    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-}
-__device__ __forceinline__ double sym_mod(double a, double b) {
-    double r = fmod(a, b);
-    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-}
+""" + _FLOAT_DIVMOD.format(T="float", f="f") + _FLOAT_DIVMOD.format(T="double", f="") + r"""
 template <typename T> __device__ __forceinline__ T sym_ipow(T a, T b) {
     T r = 1;
     if (b < 0) return (a == 1) ? 1 : ((a == -1) ? ((b % 2) ? -1 : 1) : 0);

@@ -289,10 +289,31 @@ def _advanced_subtensor(op, node):
     return run
 
 
+# the dtypes CuPy's scatter add (atomicAdd) takes; int64 only from CuPy 14 on
+_ATOMIC_ADD = ("int32", "uint32", "uint64", "float32", "float64")
+
+
+def add_at(a, idx, values):
+    """``numpy.add.at(a, idx, values)`` on the GPU, for every dtype (values of a's dtype).
+
+    ``cupy.add.at`` refuses small integers and bools: those accumulate in int32
+    (the sum modulo 2**32 agrees with NumPy's wrap-around modulo 2**8 or 2**16;
+    a bool sum is non-zero exactly when NumPy's logical or is true), int64 as the
+    same bits in uint64.
+    """
+    name = a.dtype.name
+    if name in _ATOMIC_ADD:
+        cp.add.at(a, idx, values)
+    elif name == "int64":
+        cp.add.at(a.view(cp.uint64), idx, values.astype(cp.uint64))
+    else:
+        wide = a.astype(cp.int32)
+        cp.add.at(wide, idx, values.astype(cp.int32))
+        a[...] = wide.astype(a.dtype)
+
+
 @translate.register(subtensor.AdvancedIncSubtensor)
 def _advanced_inc_subtensor(op, node):
-    import cupyx
-
     def run(x, y, *values):
         out, y = to_device(x).copy(), to_device(y)
         view, idx = subtensor.without_newaxes(out, _adv_index(node, out, op.idx_list, values))
@@ -304,6 +325,6 @@ def _advanced_inc_subtensor(op, node):
         if op.set_instead_of_inc:
             view[idx] = y
         else:  # repeated indices accumulate, as numpy.add.at
-            cupyx.scatter_add(view, idx, cp.broadcast_to(y, rshape))
+            add_at(view, idx, cp.broadcast_to(y, rshape))
         return [out]
     return run
