@@ -20,3 +20,18 @@ def floatX32():
     symrnn.config.floatX = "float32"
     yield
     symrnn.config.floatX = old
+
+
+def pytest_addoption(parser):
+    parser.addoption("--cupy-on-cpu", action="store_true",
+                     help="make mode='CUPY' the default and run it on the CPU stand-in for "
+                          "CuPy (tests/backends/cupy_on_cpu.py): every test then also checks "
+                          "the cupy backend, and compare_backends adds CUPY to its modes")
+
+
+def pytest_configure(config):
+    if config.getoption("--cupy-on-cpu"):
+        from tests.backends import cupy_on_cpu
+        import symrnn
+        cupy_on_cpu.install()
+        symrnn.config.mode = "CUPY"
