@@ -290,6 +290,49 @@ def test_without_cupy_mode_cupy_is_one_clear_error(monkeypatch):
     assert symrnn.function([x], x * 2, mode="NUMPY")([1.0]).tolist() == [2.0]
 
 
+def fake_cupy(devices=1, compile_error=None, result=(1.0, 3.0, 5.0, 7.0)):
+    """A module with the parts of CuPy that available() touches."""
+    import types
+
+    class Kernel:
+        def __init__(self, *args, **kwargs):
+            if compile_error:
+                raise compile_error
+
+        def __call__(self, x):
+            return types.SimpleNamespace(get=lambda: np.array(result, "float32"))
+
+    def count():
+        if isinstance(devices, Exception):
+            raise devices
+        return devices
+    return types.SimpleNamespace(
+        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count)),
+        ElementwiseKernel=Kernel, arange=lambda n, dtype: None, float32=np.float32)
+
+
+@pytest.mark.parametrize("fake,reason", [
+    (dict(devices=0), "0 devices"),
+    (dict(devices=RuntimeError("cudaErrorInsufficientDriver")), "no usable CUDA GPU"),
+    (dict(compile_error=RuntimeError("libnvrtc.so.13 not found")),
+     "sees 1 GPU.*cannot compile and run a kernel.*libnvrtc"),
+    (dict(result=(0.0, 0.0, 0.0, 0.0)), "computed"),
+    (dict(), None)])
+def test_available_needs_a_device_and_a_kernel_that_compiles_and_runs(monkeypatch, fake,
+                                                                       reason):
+    import symrnn.backends.cupy as backend
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy(**fake))
+    assert available() == (reason is None)
+    if reason is not None:
+        with pytest.raises(CuPyUnavailableError, match=rf"(?s){reason}.*cupy-cuda12x.*"
+                           r"cupy-cuda13x.*no second one"):
+            backend.require()
+    x = T.dvector("x")
+    if reason is not None:
+        with pytest.raises(CuPyUnavailableError):
+            symrnn.function([x], x * 2, mode="CUPY")
+
+
 def test_helpers_modes_list_cupy_only_when_usable():
     from helpers import MODES
     assert ("CUPY" in MODES) == available()
@@ -338,9 +381,33 @@ def test_nvrtc_compiles_every_generated_kernel():
     scan_plans(*indrnn())
     test_dtypes_and_ops_generate_kernels()
     test_taps_maps_and_several_outputs_fuse()
-    prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(KERNELS.values()), "kernels.cu", (), ())
-    try:
-        nvrtc.compileProgram(prog, ("-arch=compute_70",))
-    except Exception as e:
-        pytest.fail(f"NVRTC: {e}\n{nvrtc.getProgramLog(prog)[-4000:]}")
-    assert len(nvrtc.getPTX(prog)) > 0
+    for arch in nvrtc_archs(nvrtc):
+        prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(KERNELS.values()), "kernels.cu", (),
+                                   ())
+        try:
+            nvrtc.compileProgram(prog, (f"-arch=compute_{arch}",))
+        except Exception as e:
+            pytest.fail(f"NVRTC {nvrtc.getVersion()}, compute_{arch}: {e}\n"
+                        f"{nvrtc.getProgramLog(prog)[-4000:]}")
+        ptx = nvrtc.getPTX(prog)
+        assert all(f".entry {name}(".encode() in ptx for name in KERNELS)
+
+
+def nvrtc_archs(nvrtc):
+    """The architectures to compile for: the oldest NVRTC supports, and Hopper's (90) if it can.
+
+    NVRTC 13 dropped everything before 75 (so a fixed compute_70 fails there);
+    the supported list comes from NVRTC itself.
+    """
+    supported = sorted(nvrtc.getSupportedArchs())
+    return [supported[0]] + ([90] if 90 in supported and supported[0] != 90 else [])
+
+
+def test_nvrtc_architectures_come_from_what_nvrtc_supports():
+    class Nvrtc13:
+        getSupportedArchs = staticmethod(lambda: (75, 80, 86, 87, 88, 89, 90, 100, 120))
+
+    class Nvrtc11:
+        getSupportedArchs = staticmethod(lambda: (35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75, 80))
+    assert nvrtc_archs(Nvrtc13) == [75, 90]
+    assert nvrtc_archs(Nvrtc11) == [35]

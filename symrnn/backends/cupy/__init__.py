@@ -7,32 +7,60 @@ elementwise in its state (IndRNN, the counting RNN) runs as one
 scans run as a host loop over GPU work. Ops without a GPU translation run
 on the host with their NumPy ``perform`` (with a warning, once per op).
 
-CuPy is optional (``pip install symrnn[cuda]``): this package imports without
-it, ``available()`` says whether CuPy and a GPU are usable, and compiling a
-function in this mode without them raises ``CuPyUnavailableError``.
+CuPy is optional (``pip install symrnn[cuda]``, see the README for which CuPy to
+pick): this package imports without it, ``available()`` says whether CuPy, a GPU
+and a working kernel compiler are there, and compiling a function in this mode
+without them raises ``CuPyUnavailableError``.
 """
 import numpy as np
 
 
 class CuPyUnavailableError(RuntimeError):
-    """mode='CUPY' was asked for, but CuPy or a CUDA GPU is missing."""
+    """mode='CUPY' was asked for, but CuPy, a CUDA GPU or CuPy's kernel compiler is missing."""
+
+
+INSTALL_HINT = (
+    "Install one CuPy that fits the machine's CUDA (`nvidia-smi` shows it): "
+    "`pip install symrnn[cuda12]` (cupy-cuda12x, for CUDA 12 and newer drivers) or "
+    "`pip install symrnn[cuda13]` (cupy-cuda13x, CUDA 13 drivers); `pip install symrnn[cuda]` "
+    "is the CUDA 12 choice. Where a CuPy is already installed, install no second one: it "
+    "needs only NVRTC and the CUDA headers (a CUDA toolkit, or its `[ctk]` extra, "
+    "e.g. `pip install cupy-cuda12x[ctk]`)")
+_PROBED = {}  # id(cupy module) -> (module, None or the reason it cannot run kernels)
 
 
 def _probe():
-    """None when CuPy and a GPU are usable, else the reason why not."""
+    """None when CuPy, a GPU and CuPy's kernel compiler work, else the reason why not."""
     try:
         import cupy
     except ImportError as e:
         return f"CuPy is not installed ({e})"
+    if id(cupy) not in _PROBED:
+        _PROBED[id(cupy)] = (cupy, _probe_device(cupy))
+    return _PROBED[id(cupy)][1]
+
+
+def _probe_device(cupy):
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # the CUDA driver or runtime is missing or broken
         return f"CuPy found no usable CUDA GPU ({type(e).__name__}: {e})"
-    return None if count > 0 else "CuPy found no CUDA GPU (0 devices)"
+    if count < 1:
+        return "CuPy found no CUDA GPU (0 devices)"
+    try:  # a driver alone is not enough: CuPy compiles every kernel with NVRTC
+        kernel = cupy.ElementwiseKernel("float32 x", "float32 y", "y = x * 2 + 1",
+                                        "symrnn_probe")
+        got = kernel(cupy.arange(4, dtype=cupy.float32)).get().tolist()
+    except Exception as e:
+        return (f"CuPy sees {count} GPU(s) but cannot compile and run a kernel "
+                f"({type(e).__name__}: {str(e)[:300]})")
+    if got != [1.0, 3.0, 5.0, 7.0]:
+        return f"a test kernel on the GPU computed {got}, not [1, 3, 5, 7]"
+    return None
 
 
 def available():
-    """Whether CuPy imports and sees at least one CUDA GPU."""
+    """Whether CuPy imports, sees a CUDA GPU, and compiles and runs a tiny kernel there."""
     return _probe() is None
 
 
@@ -42,8 +70,7 @@ def require():
     if reason is not None:
         raise CuPyUnavailableError(
             f"mode='CUPY' (or config.device='cuda') needs CuPy and an NVIDIA GPU: {reason}. "
-            "Install CuPy with `pip install symrnn[cuda]` (or `pip install cupy-cuda12x` for "
-            "CUDA 12), or use mode='NUMBA' / mode='NUMPY'.")
+            f"{INSTALL_HINT}. Or use mode='NUMBA' / mode='NUMPY'.")
 
 
 def compile_graph(fgraph):
