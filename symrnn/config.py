@@ -6,6 +6,9 @@ and may be changed at run time (``symrnn.config.floatX = 'float32'``).
 Run ``python -m symrnn.info`` to print the values in force.
 ``device='cuda'`` makes mode='CUPY' the default while no mode is set (compiling
 then needs CuPy and a GPU, and says so when either is missing).
+``flush_subnormals`` (default True) makes compiled functions run with flush-to-zero and
+denormals-are-zero, as XLA does (symrnn/compile/fpmode.py); False keeps IEEE gradual underflow.
+It is read when a function is compiled.
 """
 import os
 
@@ -14,6 +17,20 @@ _CHOICES = {
     "mode": ("NUMBA", "NUMPY", "CUPY", "FAST_RUN", "FAST_COMPILE", "DebugMode"),
     "device": ("cpu", "cuda"),
 }
+
+
+_BOOLS = ("flush_subnormals",)
+
+
+def _as_bool(name, value):
+    """A boolean setting from True/False or its spelling in SYMRNN_FLAGS ("False", "0")."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
+        return False
+    if isinstance(value, (bool, int)) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"symrnn.config.{name} must be True or False, got {value!r}")
 
 
 def _default_mode():
@@ -37,6 +54,7 @@ class Config:
             device="cpu",
             compiledir=os.path.join(os.path.expanduser("~"), ".cache", "symrnn"),
             rewrites="",  # comma-separated rewrite names to switch off, e.g. "fusion,merge"
+            flush_subnormals=True,  # FTZ+DAZ during each call (symrnn/compile/fpmode.py)
         )
         flags = os.environ.get("SYMRNN_FLAGS", "")
         for item in filter(None, (s.strip() for s in flags.split(","))):
@@ -57,6 +75,8 @@ class Config:
         if name not in self._values:
             raise AttributeError(
                 f"symrnn.config has no setting {name!r}; known: {sorted(self._values)}")
+        if name in _BOOLS:
+            value = _as_bool(name, value)
         if name == "mode" and isinstance(value, str):
             value = value.upper() if value.upper() in _CHOICES["mode"] else value
         if name in _CHOICES and value not in _CHOICES[name]:

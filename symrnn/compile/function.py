@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from symrnn.compile import fpmode
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.config import config
 from symrnn.graph import Constant, Variable, clone_replace, graph_inputs
@@ -194,6 +195,9 @@ class Function:
         self._what = [f"{self.name}: input {i} ({v})" for i, v in enumerate(inputs)]
         self._convert = getattr(backend, "filter_input", None)  # a GPU backend keeps GPU arrays
         self._prepare = getattr(backend, "prepare_shared", _host_value)
+        # flush-to-zero for the call on the CPU (read now; CuPy's kernels carry -ftz instead)
+        self.flush_subnormals = bool(config.flush_subnormals) and mode != "CUPY"
+        self._run = fpmode.scoped(thunk) if self.flush_subnormals else thunk
 
     def _convert_inputs(self, args, kwargs):
         n = len(self.inputs)
@@ -232,7 +236,7 @@ class Function:
     def __call__(self, *args, **kwargs):
         values = self._convert_inputs(args, kwargs)
         values += [self._prepare(s) for s in self.shared_inputs]
-        results = self.thunk(values)
+        results = self._run(values)
         outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
         given = {id(v) for v in values}
         # all outputs are ready: now apply every update at once

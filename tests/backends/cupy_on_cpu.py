@@ -14,6 +14,7 @@ Where the real CuPy is installed (it imports without a GPU), every call the
 backend makes here is also checked against its API (cupy_api.py): a function,
 method or argument the real CuPy lacks fails the test as it would on a GPU.
 """
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -23,6 +24,8 @@ import tempfile
 import types
 
 import numpy as np
+
+from symrnn.compile import fpmode
 
 from . import cupy_api
 
@@ -229,11 +232,12 @@ def _params(text):
 class ElementwiseKernel:
     """cupy.ElementwiseKernel with concrete types: broadcasting, one loop over elements."""
 
-    def __init__(self, in_params, out_params, operation, name="kernel", preamble=""):
+    def __init__(self, in_params, out_params, operation, name="kernel", preamble="",
+                 options=()):
         cupy_api.construct("cupy.ElementwiseKernel", (in_params, out_params, operation, name),
-                           {"preamble": preamble})
+                           {"preamble": preamble, "options": options})
         self.ins, self.outs = _params(in_params), _params(out_params)
-        self.name = name
+        self.name, self.options = name, tuple(options)
         args = ["long long n"] + [f"const {_C[d]}* p_{n}" for d, n in self.ins] + \
             [f"{_C[d]}* p_{n}" for d, n in self.outs]
         body = [f"const {_C[d]} {n} = p_{n}[i];" for d, n in self.ins]
@@ -259,7 +263,9 @@ class ElementwiseKernel:
         ins = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays]
         outs = [np.empty(shape, dtype) for dtype, _ in self.outs]
         ptrs = [ctypes.c_void_p(a.ctypes.data) for a in ins + outs]
-        getattr(_library(self.name), self.name)(ctypes.c_longlong(int(np.prod(shape))), *ptrs)
+        with _flush_mode(self.options):
+            getattr(_library(self.name), self.name)(ctypes.c_longlong(int(np.prod(shape))),
+                                                    *ptrs)
         outs = [ndarray(o) for o in outs]
         return outs[0] if len(outs) == 1 else outs
 
@@ -272,9 +278,9 @@ _SCALARS = {np.dtype("int32"): ctypes.c_int, np.dtype("int64"): ctypes.c_longlon
 class RawKernel:
     """cupy.RawKernel: ``kernel(grid, block, args)`` runs every (block, thread) in turn."""
 
-    def __init__(self, code, name):
-        cupy_api.construct("cupy.RawKernel", (code, name), {})
-        self.code, self.name = code, name
+    def __init__(self, code, name, options=()):
+        cupy_api.construct("cupy.RawKernel", (code, name), {"options": options})
+        self.code, self.name, self.options = code, name, tuple(options)
         _register(name, code)
 
     def __call__(self, grid, block, args):
@@ -292,10 +298,21 @@ class RawKernel:
                 raise TypeError(f"{self.name}: pass numpy scalars or arrays, got {type(a)}")
         fn = getattr(lib, self.name)
         (gx,), (bx,) = tuple(grid), tuple(block)
-        for b in range(gx):
-            for t in range(bx):
-                lib.sym_set_thread(b, t, bx, gx)
-                fn(*cargs)
+        with _flush_mode(self.options):
+            for b in range(gx):
+                for t in range(bx):
+                    lib.sym_set_thread(b, t, bx, gx)
+                    fn(*cargs)
+
+
+@contextlib.contextmanager
+def _flush_mode(options):
+    """NVRTC's --ftz=true on the CPU: the kernel runs with flush-to-zero (symrnn's fpmode)."""
+    saved = fpmode.enter() if ("--ftz=true" in options or "-ftz=true" in options) else None
+    try:
+        yield
+    finally:
+        fpmode.leave(saved)
 
 
 class _Device:

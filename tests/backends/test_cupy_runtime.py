@@ -423,3 +423,20 @@ def test_fused_scan_carries_a_shared_counter(cp):
     for a, b in zip(results["CUPY"], results["NUMPY"]):
         assert_close(a, b)
     assert results["CUPY"][2] == 9
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_kernels_flush_subnormals(cp, flush):
+    """Kernels compile with --ftz=true while config.flush_subnormals is on (the stand-in runs
+    them with flush-to-zero), as the CPU backends run each call; off: subnormals are kept."""
+    old = symrnn.config.flush_subnormals
+    symrnn.config.flush_subnormals = flush
+    try:
+        x, y = T.fvector("x"), T.fvector("y")
+        tiny = np.full(1, 1e-20, "float32")  # tiny * tiny = 1e-40: subnormal in float32
+        got = symrnn.function([x, y], T.exp(x * y) * (x * y), mode="CUPY")(tiny, tiny)
+        ref = symrnn.function([x, y], T.exp(x * y) * (x * y), mode="NUMPY")(tiny, tiny)
+    finally:
+        symrnn.config.flush_subnormals = old
+    np.testing.assert_array_equal(got, ref)
+    assert bool((got == 0).all()) is flush

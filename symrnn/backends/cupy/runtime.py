@@ -19,6 +19,13 @@ from symrnn.backends.numpy import run_step
 _WARNED = set()
 
 
+def kernel_options():
+    """NVRTC options of the kernels symrnn compiles: flush-to-zero while
+    ``config.flush_subnormals`` is on (as the CPU backends run each call; read at compile time)."""
+    from symrnn.config import config
+    return ("--ftz=true",) if config.flush_subnormals else ()
+
+
 def to_device(value):
     """``value`` as a CuPy array (no copy when it already is one)."""
     return value if isinstance(value, cp.ndarray) else cp.asarray(value)
@@ -68,7 +75,8 @@ def check_leaf_shapes(group, values):
 def fused_runner(group):
     """The function running ``group`` as one ElementwiseKernel."""
     in_params, out_params, operation, name, preamble = kernel_spec(group)
-    kernel = cp.ElementwiseKernel(in_params, out_params, operation, name, preamble=preamble)
+    kernel = cp.ElementwiseKernel(in_params, out_params, operation, name, preamble=preamble,
+                                  options=kernel_options())
 
     def run(*inputs):
         inputs = [to_device(v) for v in inputs]

@@ -10,7 +10,7 @@ error or gives its result.
 import cupy as cp
 import numpy as np
 
-from symrnn.backends.cupy.runtime import compile_graph, to_device, translate
+from symrnn.backends.cupy.runtime import compile_graph, kernel_options, to_device, translate
 from symrnn.backends.cupy.scan_fusion import plan_scan
 from symrnn.backends.cupy.scan_kernel import ScanKernel
 from symrnn.compile.fgraph import FunctionGraph
@@ -104,7 +104,7 @@ class FusedScan:
     def __init__(self, op, node, plan):
         self.op, self.node, self.plan = op, node, plan
         self.kernel = ScanKernel(plan)
-        self.raw = cp.RawKernel(self.kernel.source, self.kernel.name)
+        self.raw = cp.RawKernel(self.kernel.source, self.kernel.name, options=kernel_options())
         self.fallback = host_loop(op, node)
         leaf_ids = {id(leaf.var): k for k, leaf in enumerate(plan.leaves)}
         # for each value the kernel writes: the leaves it reads (its shape is theirs, broadcast)
