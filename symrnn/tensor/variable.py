@@ -204,4 +204,3 @@ class TensorConstant(_TensorOperators, Constant):
 
 def is_tensor(x):
     return isinstance(x, _TensorOperators)
-
