@@ -9,6 +9,8 @@ then needs CuPy and a GPU, and says so when either is missing).
 ``flush_subnormals`` (default True) makes compiled functions run with flush-to-zero and
 denormals-are-zero, as XLA does (symrnn/compile/fpmode.py); False keeps IEEE gradual underflow.
 It is read when a function is compiled.
+``compile='foreground'`` makes function() wait for numba's compile instead of running
+the first calls on NumPy while numba compiles in another process.
 """
 import os
 
@@ -16,6 +18,7 @@ _CHOICES = {
     "floatX": ("float64", "float32"),
     "mode": ("NUMBA", "NUMPY", "CUPY", "FAST_RUN", "FAST_COMPILE", "DebugMode"),
     "device": ("cpu", "cuda"),
+    "compile": ("background", "foreground"),
 }
 
 
@@ -55,6 +58,9 @@ class Config:
             compiledir=os.path.join(os.path.expanduser("~"), ".cache", "symrnn"),
             rewrites="",  # comma-separated rewrite names to switch off, e.g. "fusion,merge"
             flush_subnormals=True,  # FTZ+DAZ during each call (symrnn/compile/fpmode.py)
+            # background: a function numba has not cached runs on NumPy while numba compiles
+            # it in another process; foreground: function() waits for the compile
+            compile="background",
         )
         flags = os.environ.get("SYMRNN_FLAGS", "")
         for item in filter(None, (s.strip() for s in flags.split(","))):

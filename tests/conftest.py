@@ -7,6 +7,16 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
+def pytest_configure(config):
+    """Tests compare numba's compiled code with NumPy's: they compile in the foreground
+    (numba compiles while NumPy runs the calls otherwise) unless SYMRNN_FLAGS says
+    compile=background (the suite must pass either way); tests of the background
+    compile ask for it themselves."""
+    import symrnn
+    if "compile=" not in os.environ.get("SYMRNN_FLAGS", ""):
+        symrnn.config.compile = "foreground"
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -21,7 +21,7 @@ import tempfile
 
 from symrnn.config import config
 
-_MODULES = {}  # key -> imported module (one per process)
+MODULES = {}  # key -> imported module (one per process)
 
 
 def key_of(source, salt=""):
@@ -48,14 +48,9 @@ def entry_path(source, tag="numba", salt=""):
     return os.path.join(config.compiledir, tag, f"{tag}_{key}.py")
 
 
-def load_module(source, tag="numba", salt="", fresh=False):
-    """The module made of ``source``, from the disk cache (written there if missing or bad).
-
-    ``fresh`` imports it again under a new name (after ``forget``).
-    """
+def store(source, tag="numba", salt=""):
+    """(path, module name) of ``source``'s entry, written there if missing or bad."""
     key = key_of(source, salt)
-    if key in _MODULES and not fresh:
-        return _MODULES[key]
     path = entry_path(source, tag, salt)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
@@ -65,12 +60,29 @@ def load_module(source, tag="numba", salt="", fresh=False):
         ok = False
     if not ok:
         _write_atomic(path, source)
-    name = f"symrnn_{tag}_{key}" + (f"_{len(_MODULES)}" if fresh else "")
+    return path, f"symrnn_{tag}_{key}"
+
+
+def import_file(path, name):
+    """Import the module stored at ``path`` as ``name``."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _MODULES[key] = module
+    return module
+
+
+def load_module(source, tag="numba", salt="", fresh=False):
+    """The module made of ``source``, from the disk cache (written there if missing or bad).
+
+    ``fresh`` imports it again under a new name (after ``forget``).
+    """
+    key = key_of(source, salt)
+    if key in MODULES and not fresh:
+        return MODULES[key]
+    path, name = store(source, tag, salt)
+    module = import_file(path, name + (f"_{len(MODULES)}" if fresh else ""))
+    MODULES[key] = module
     return module
 
 
@@ -84,7 +96,7 @@ def forget(source, tag="numba", salt=""):
             os.unlink(f)
         except OSError:
             pass
-    _MODULES.pop(key_of(source, salt), None)
+    MODULES.pop(key_of(source, salt), None)
 
 
 def clear():
@@ -92,4 +104,4 @@ def clear():
     import shutil
     if os.path.isdir(config.compiledir):
         shutil.rmtree(config.compiledir, ignore_errors=True)
-    _MODULES.clear()
+    MODULES.clear()

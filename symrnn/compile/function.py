@@ -1,5 +1,6 @@
 """function(): compile a graph, its givens and shared-variable updates into a callable."""
 import importlib
+import os
 import types
 import warnings
 
@@ -156,11 +157,21 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     from symrnn.rewrite import rewrite_graph
     rewrite_graph(fgraph, mode_name)
     backend = get_backend(mode_name)
+    fgraph.label = _label(name)  # progress lines say which function compiles
     thunk = backend.compile_graph(fgraph)
     f = Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
                  thunk, fgraph, allow_input_downcast, name, mode_name, backend)
     f.return_internal_type = return_internal_type
     return f
+
+
+def _label(name):
+    """How progress lines name a function: its name, else where function() was called."""
+    if name:
+        return repr(name)
+    from symrnn.graph import user_trace
+    where = user_trace().split(": ", 1)[0]
+    return f"the function built at {os.path.basename(where)}" if where else "a function"
 
 
 def _add_default_updates(exprs, update_pairs, n_out):
@@ -248,6 +259,11 @@ class Function:
         if self.single:
             return outs[0]
         return outs
+
+    @property
+    def compiling(self):
+        """True while numba compiles this function in the background (calls run on NumPy)."""
+        return bool(getattr(self.thunk, "compiling", False))
 
     def source(self):
         """The generated source of the compiled function, as text.

@@ -29,7 +29,7 @@ print(dt, float(f(np.ones(4))[1]))
 
 
 def _run(compiledir):
-    env = dict(os.environ, SYMRNN_FLAGS=f"compiledir={compiledir}",
+    env = dict(os.environ, SYMRNN_FLAGS=f"compiledir={compiledir},compile=foreground",
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
                          text=True, timeout=300)

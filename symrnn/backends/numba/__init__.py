@@ -14,6 +14,8 @@ Run-time checks in the generated code raise ``ValueError(k)`` /
 as errors naming the node and the user's line, with the NumPy backend's
 message when it gives one.
 """
+import glob
+import os
 import warnings
 
 import numba  # noqa: F401  (ImportError here means: no numba backend)
@@ -21,7 +23,7 @@ import numpy as np
 from numba import types
 
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
-from symrnn.backends.numba import debug, nnet, runtime, sort  # noqa: F401
+from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
@@ -150,6 +152,30 @@ def _compile(source, sig):
     return mod.fn
 
 
+def _load_cached(source, sig):
+    """``source``'s ``fn`` for ``sig`` when numba's disk cache has it (or this process
+    compiled it), else None; nothing is compiled (numba's Dispatcher.compile, first half)."""
+    try:
+        path, name = cache.store(source, "numba", _salt())
+        stem = os.path.splitext(os.path.basename(path))[0]
+        index = os.path.join(os.path.dirname(path), "__pycache__", f"{stem}.fn-*.nbi")
+        if not glob.glob(index) and cache.key_of(source, _salt()) not in cache.MODULES:
+            return None  # a miss known without starting numba's compiler (about a second)
+        fn = cache.load_module(source, "numba", _salt()).fn
+        if sig in fn.overloads:
+            return fn
+        with numba.core.compiler_lock.global_compiler_lock:
+            cres = fn._cache.load_overload(sig, fn.targetctx)
+            if cres is None:
+                return None
+            fn._cache_hits[sig] += 1
+            fn.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+            fn.add_overload(cres)
+        return fn
+    except Exception:  # noqa: BLE001  (a damaged entry: the compile rebuilds it)
+        return None
+
+
 def _prep(v, dtype):
     """``v`` as the compiled code's argument type: a writeable C-contiguous ``dtype`` array."""
     if type(v) is np.ndarray and v.dtype == dtype and v.flags.c_contiguous and \
@@ -159,16 +185,32 @@ def _prep(v, dtype):
 
 
 class Segment:
-    """One compiled function: a run of translatable nodes."""
+    """One compiled function: a run of translatable nodes (``ready()`` before calling)."""
 
     def __init__(self, nodes, inputs, outputs):
         self.inputs, self.outputs = inputs, outputs
         self.source, self.table, consts = generate(nodes, inputs, outputs)
         self.consts = [np.ascontiguousarray(c.data) for c in consts]
-        sig = tuple(_nbtype(v) for v in list(inputs) + consts)
+        self.types = [(v.type.dtype, v.type.ndim) for v in list(inputs) + consts]
+        self.sig = tuple(_nbtype(v) for v in list(inputs) + consts)
         self.dtypes = [np.dtype(v.type.dtype) for v in inputs]
-        # the compiled entry point itself: no type dispatch per call (_prep fixes the types)
-        self.fn = _compile(self.source, sig).overloads[sig].entry_point
+        self.fn = None
+
+    def ready(self, compile=True):
+        """Load the machine code from the disk cache, else compile it (if ``compile``)."""
+        if self.fn is None:
+            fn = _load_cached(self.source, self.sig)
+            if fn is None and compile:
+                fn = _compile(self.source, self.sig)
+            if fn is not None:
+                # the compiled entry point itself: no type dispatch per call
+                self.fn = fn.overloads[self.sig].entry_point
+        return self.fn is not None
+
+    def task(self):
+        """What a background worker needs to compile this segment."""
+        path, name = cache.store(self.source, "numba", _salt())
+        return dict(path=path, name=name, sig=[list(t) for t in self.types])
 
     def __call__(self, values):
         return self.fn(*[_prep(v, d) for v, d in zip(values, self.dtypes)], *self.consts)
@@ -263,7 +305,7 @@ def compile_graph(fgraph):
         return thunk
     if len(runs) == 1 and runs[0][0] == "jit":
         seg = Segment(order, inputs, outputs)
-        tables = [seg.table]
+        segments, tables = [seg], [seg.table]
 
         def thunk(values):
             try:
@@ -271,8 +313,34 @@ def compile_graph(fgraph):
             except (ValueError, IndexError, ZeroDivisionError) as e:
                 raise _explain(e, fgraph, values, tables) from None
         thunk.source = seg.source
+    else:
+        thunk, segments = _segmented(fgraph, runs, inputs, outputs)
+    return _when_compiled(fgraph, thunk, segments)
+
+
+def _when_compiled(fgraph, thunk, segments):
+    """``thunk`` once its segments are compiled: at once when numba's disk cache has them,
+    else (config.compile == 'background') NumPy runs the calls while a worker compiles."""
+    from symrnn.config import config
+    missing = [s for s in segments if not s.ready(compile=False)]
+    if not missing:
         return thunk
-    return _segmented(fgraph, runs, inputs, outputs)
+    label = getattr(fgraph, "label", None) or "a function"
+    unique = list({(s.source, s.sig): s for s in missing}.values())  # equal pieces: once
+
+    def load():
+        timer = background.notice(f"numba compiles {label} in the foreground ("
+                                  f"{len(unique)} piece{'s' * (len(unique) > 1)})")
+        try:
+            for s in missing:
+                s.ready()
+        finally:
+            timer.cancel()
+    if config.compile == "foreground":
+        load()
+        return thunk
+    return background.Switch(fgraph, thunk, load, background.submit([s.task() for s in unique]),
+                             label)
 
 
 def _segmented(fgraph, runs, inputs, outputs):
@@ -325,7 +393,7 @@ def _segmented(fgraph, runs, inputs, outputs):
                 fresh_array(store[id(v)], given) if id(v) in from_python else store[id(v)]
                 for v in outputs]
     thunk.source = "\n\n".join(s.source for k, s in steps if k == "jit")
-    return thunk
+    return thunk, [s for k, s in steps if k == "jit"]
 
 
 __all__ = ["compile_graph", "fresh", "to_host", "available", "generate"]

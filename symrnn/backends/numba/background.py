@@ -1,0 +1,213 @@
+"""Compiling beside the running program: numba compiles in worker processes.
+
+While a function's generated sources compile in a worker, its calls run on the NumPy
+backend (``Switch``); the first call after the worker is done loads the machine code
+from numba's disk cache and runs it from then on. The calls share nothing but the
+shared variables' values, which every call reads and writes whole, so the switch
+happens between two calls and the state continues as if one backend had run them all.
+
+A worker (``python -m symrnn.backends.numba.background``) reads one task per line on
+stdin (a generated source's path in the compile cache, its module name, the argument
+types), compiles that source's ``fn``, which writes its machine code into numba's
+cache beside the source, and answers one line. numba writes each cache file under a
+temporary name and renames it into place, so a killed worker leaves nothing
+half-written. When the parent exits, a worker finishes the task it is on (the cache
+gains it) and ends with its input.
+"""
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+
+# worker processes: one core is left to the program itself
+WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
+NOTICE_S = 2.0  # a compile longer than this prints one line
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+_tasks = queue.Queue()
+_slots = []  # one [Popen or None] per worker thread
+_lock = threading.Lock()
+
+
+def say(text):
+    """One progress line on stderr."""
+    print(f"symrnn: {text}", file=sys.stderr, flush=True)
+
+
+def notice(text, seconds=None):
+    """A timer printing ``text`` after ``seconds`` (NOTICE_S); ``.cancel()`` it when done."""
+    timer = threading.Timer(NOTICE_S if seconds is None else seconds, say, (text,))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+class Job:
+    """The compile of one function's sources; ``state``: 'running', 'done' or 'failed'."""
+
+    def __init__(self, n_tasks):
+        self.left, self.state, self.error = n_tasks, "running", None
+        self.cancelled = False  # the function is gone: its tasks not yet started are skipped
+        self.started = time.perf_counter()
+        self._lock = threading.Lock()
+
+    def finish_task(self, error=None):
+        with self._lock:
+            if self.state != "running":
+                return
+            if error is not None:
+                self.state, self.error = "failed", error
+                return
+            self.left -= 1
+            if self.left == 0:
+                self.state = "done"
+
+
+def submit(tasks):
+    """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...])."""
+    job = Job(len(tasks))
+    with _lock:
+        while len(_slots) < WORKERS:
+            slot = [None]
+            _slots.append(slot)
+            threading.Thread(target=_serve, args=(slot,), daemon=True,
+                             name="symrnn-numba-compiler").start()
+    for task in tasks:
+        _tasks.put((job, task))
+    return job
+
+
+def worker_pids():
+    """The process ids of the running workers (for tests and tools)."""
+    return [s[0].pid for s in _slots if s[0] is not None and s[0].poll() is None]
+
+
+def _spawn():
+    env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # a session of its own: a Ctrl-C meant for the program does not cut a cache write short
+    return subprocess.Popen([sys.executable, "-m", "symrnn.backends.numba.background"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=_ROOT,
+                            start_new_session=True)
+
+
+def _serve(slot):
+    while True:
+        job, task = _tasks.get()
+        if job.cancelled or job.state != "running":
+            continue
+        line = ""
+        try:
+            if slot[0] is None or slot[0].poll() is not None:
+                slot[0] = _spawn()
+            slot[0].stdin.write(json.dumps(task) + "\n")
+            slot[0].stdin.flush()
+            line = slot[0].stdout.readline()
+        except OSError:  # it could not start, or died before reading the task
+            pass
+        if not line:
+            proc, slot[0] = slot[0], None
+            status = None
+            if proc is not None:
+                try:
+                    status = proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            job.finish_task(f"the compiler process ended (exit status {status})")
+            continue
+        try:
+            job.finish_task(json.loads(line).get("error"))
+        except ValueError:
+            job.finish_task(f"the compiler process answered {line[:200]!r}")
+
+
+class Switch:
+    """A thunk running NumPy's meaning of ``fgraph`` until ``job`` is done, then ``compiled``.
+
+    ``load()`` makes the compiled pieces ready from the disk cache (compiling the ones
+    missing there); on a failed job it is called at once and a warning says why.
+    """
+
+    def __init__(self, fgraph, compiled, load, job, label):
+        from symrnn.backends import numpy as reference
+        self.reference = reference.compile_graph(fgraph)
+        self.compiled, self.load, self.job, self.label = compiled, load, job, label
+        self.source = compiled.source
+        self.timer = notice(f"numba compiles {label} in the background; until it is ready "
+                            "its calls run on NumPy")
+
+    @property
+    def compiling(self):
+        """True while calls run on NumPy because numba has not finished."""
+        return self.job is not None
+
+    def __call__(self, values):
+        if self.job is not None:
+            if self.job.state == "running":
+                return self._run_reference(values)
+            self._switch()
+        return self.compiled(values)
+
+    def _switch(self):
+        job, self.job = self.job, None
+        self.timer.cancel()
+        if job.state == "failed":
+            warnings.warn(f"symrnn: the background compile of {self.label} failed "
+                          f"({job.error}); compiling it now, in the foreground", stacklevel=4)
+        self.load()
+        if time.perf_counter() - job.started > NOTICE_S:
+            say(f"{self.label} runs numba's compiled code from now on (compiled in "
+                f"{time.perf_counter() - job.started:.1f} s)")
+
+    def _run_reference(self, values):
+        from symrnn.compile.function import fresh_array
+        with np.errstate(all="ignore"):  # as the compiled code: no floating-point warnings
+            outs = self.reference(values)
+        given = set(map(id, values))
+        return [fresh_array(np.asarray(o), given) for o in outs]
+
+    def __del__(self):
+        job = getattr(self, "job", None)
+        if job is not None:
+            job.cancelled = True
+            self.timer.cancel()
+
+
+# ---- the worker process ----
+
+def _main():
+    import importlib.util
+    warnings.simplefilter("ignore")
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
+    import numba
+    from numba import types
+    import symrnn.backends.numba  # noqa: F401  (the helpers the sources call)
+    modules = {}
+    for line in sys.stdin:
+        try:
+            task = json.loads(line)
+            mod = modules.get(task["name"])
+            if mod is None:
+                spec = importlib.util.spec_from_file_location(task["name"], task["path"])
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[task["name"]] = mod
+                spec.loader.exec_module(mod)
+                modules[task["name"]] = mod
+            mod.fn.compile(tuple(types.Array(numba.from_dtype(np.dtype(d)), n, "C")
+                                 for d, n in task["sig"]))
+            reply = {}
+        except Exception as e:  # noqa: BLE001  (the parent compiles it again and reports)
+            reply = {"error": f"{type(e).__name__}: {e}"[:2000]}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    _main()

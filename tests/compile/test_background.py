@@ -1,0 +1,184 @@
+"""numba compiles in a worker process while NumPy runs the calls; the switch keeps the state."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import symrnn as theano
+import symrnn.tensor as T
+
+pytest.importorskip("symrnn.backends.numba")
+from symrnn.backends.numba import background  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def cold(tmp_path, monkeypatch):
+    """Background compile into an empty compile cache."""
+    monkeypatch.setattr(theano.config, "compile", "background")
+    monkeypatch.setattr(theano.config, "compiledir", str(tmp_path))
+    return tmp_path
+
+
+def _train(mode=None, seed=0, name=None, lr=0.1):
+    """A small RNN training step: scan, its gradient, updates of float and integer state.
+
+    Each test uses its own ``lr``: a source compiled once is ready in the whole process."""
+    r = np.random.default_rng(seed)
+    w = theano.shared(r.normal(0, 0.5, (3, 3)), name="w")
+    b = theano.shared(np.zeros(3), name="b")
+    k = theano.shared(np.int64(0), name="k")  # state that is not a weight (a stream's counter)
+    x = T.matrix("x")
+    h, _ = theano.scan(lambda xt, hm, w, b: T.tanh(T.dot(hm, w) + xt + b), sequences=x,
+                       outputs_info=T.zeros((3,)), non_sequences=[w, b])
+    loss = ((h[-1] - 0.5) ** 2).sum() + 0.01 * k
+    gw, gb = theano.grad(loss, [w, b])
+    f = theano.function([x], [loss, h], mode=mode, name=name,
+                        updates=[(w, w - lr * gw), (b, b - lr * gb), (k, k + 1)])
+    return f, (w, b, k)
+
+
+def _wait_compiled(fns, xs, timeout=240):
+    """Call each of ``fns`` until none compiles any more; (calls made while compiling)."""
+    t, n = time.time(), 0
+    while any(f.compiling for f in fns):
+        assert time.time() - t < timeout, "the background compile never finished"
+        for f, x in zip(fns, xs):
+            f(x)
+        n += 1
+        time.sleep(0.02)
+    return n
+
+
+def test_switch_keeps_shared_state_over_many_calls(cold, monkeypatch, capsys):
+    monkeypatch.setattr(background, "NOTICE_S", 0.0)
+    f, state = _train(name="train_step")
+    ref, ref_state = _train("NUMPY")
+    assert f.compiling  # an empty cache: the first calls run on NumPy
+    assert "def fn(" in f.source()  # the source is there at once
+    xs = np.random.default_rng(1).normal(size=(40, 5, 3)).tolist()
+    on_numpy = 0
+    for i in range(400):
+        x = np.array(xs[i % 40])
+        on_numpy += f.compiling
+        loss, h = f(x)
+        rloss, rh = ref(x)
+        np.testing.assert_allclose(loss, rloss, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(h, rh, rtol=1e-9, atol=1e-12)
+        for s, r in zip(state, ref_state):
+            np.testing.assert_allclose(s.get_value(), r.get_value(), rtol=1e-9, atol=1e-12)
+        assert type(loss) is type(rloss) and loss.dtype == rloss.dtype and h.flags.writeable
+        if i > 20 and not f.compiling:
+            if i > on_numpy + 20:
+                break
+        elif i > 20:
+            time.sleep(0.05)
+    assert 0 < on_numpy < i, "both backends ran calls"
+    assert state[2].get_value() == i + 1
+    err = capsys.readouterr().err  # what is happening is said (at once here: NOTICE_S = 0)
+    assert "numba compiles 'train_step' in the background" in err
+    assert "'train_step' runs numba's compiled code from now on" in err
+
+
+def test_a_killed_compiler_means_a_foreground_compile_with_one_warning(cold):
+    f, state = _train(lr=0.2)
+    ref, ref_state = _train("NUMPY", lr=0.2)
+    x = np.ones((4, 3))
+    t = time.time()
+    while not background.worker_pids():
+        assert time.time() - t < 30
+        time.sleep(0.01)
+    assert f.compiling
+    for pid in background.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    t = time.time()
+    while f.thunk.job.state == "running":
+        assert time.time() - t < 30
+        time.sleep(0.01)
+    with pytest.warns(UserWarning, match="background compile .* failed .*compiler process"):
+        out = f(x)
+    assert not f.compiling
+    np.testing.assert_allclose(out[0], ref(x)[0])
+    np.testing.assert_allclose(f(x)[0], ref(x)[0])
+    for s, r in zip(state, ref_state):
+        np.testing.assert_allclose(s.get_value(), r.get_value())
+
+
+def test_two_functions_compile_at_once(cold, monkeypatch):
+    monkeypatch.setattr(background, "WORKERS", 2)
+    f1, s1 = _train(seed=1, lr=0.3)
+    f2, s2 = _train(seed=2, name="second", lr=0.4)
+    r1, rs1 = _train("NUMPY", seed=1, lr=0.3)
+    r2, rs2 = _train("NUMPY", seed=2, lr=0.4)
+    x = np.ones((6, 3))
+    assert f1.compiling and f2.compiling
+    _wait_compiled([f1, f2, r1, r2], [x] * 4)
+    for _ in range(3):
+        np.testing.assert_allclose(f1(x)[0], r1(x)[0])
+        np.testing.assert_allclose(f2(x)[0], r2(x)[0])
+    for s, r in zip(s1 + s2, rs1 + rs2):
+        np.testing.assert_allclose(s.get_value(), r.get_value())
+
+
+def test_foreground_setting_compiles_before_function_returns(cold, monkeypatch):
+    monkeypatch.setattr(theano.config, "compile", "foreground")
+    x = T.vector("x")
+    f = theano.function([x], T.exp(x) * 3.25)
+    assert not f.compiling
+    np.testing.assert_allclose(f(np.ones(2)), np.exp(1) * 3.25)
+
+
+EXITING = """
+import numpy as np, symrnn as theano, symrnn.tensor as T
+from symrnn.backends.numba import background
+x = T.vector('x')
+w = theano.shared(np.float64(0.5), name='w')
+s, _ = theano.scan(lambda xt, h, w: T.tanh(xt + h * w), sequences=x,
+                   outputs_info=T.constant(0.0), non_sequences=w)
+f = theano.function([x], theano.grad(s[-1], w))
+print(f.compiling, float(f(np.ones(3))))
+# then wait for the worker to start, and exit
+import time
+while not background.worker_pids():
+    time.sleep(0.01)
+print(*background.worker_pids())
+"""
+
+
+def _run(code, compiledir, mode="background"):
+    env = dict(os.environ, SYMRNN_FLAGS=f"compiledir={compiledir},compile={mode}",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.split("\n")
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()
+    except OSError:
+        return False
+
+
+def test_a_program_exiting_while_its_compiler_runs_leaves_a_whole_cache_entry(tmp_path):
+    lines = _run(EXITING, tmp_path)
+    compiling, grad = lines[0].split()
+    assert compiling == "True"
+    t = time.time()
+    while any(_alive(int(p)) for p in lines[1].split()):  # it finishes the task it is on
+        assert time.time() - t < 240
+        time.sleep(0.1)
+    cached = tmp_path / "numba" / "__pycache__"
+    assert glob.glob(str(cached / "*.nbi")) and not glob.glob(str(cached / "*.tmp.*"))
+    lines = _run(EXITING.split("# then")[0], tmp_path)
+    compiling, grad2 = lines[0].split()
+    assert compiling == "False"  # the next program finds it compiled
+    assert float(grad2) == pytest.approx(float(grad), rel=1e-12)
