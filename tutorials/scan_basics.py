@@ -531,6 +531,36 @@ def jacobian(mode, out_dir):
     check(out, np.diag([8.0, 8.0]))
 
 
+@section
+def gibbs_sampling(mode, out_dir):
+    title("Gibbs sampling: random draws inside the step (random streams advance every step)")
+    streams = getattr(T, "shared_randomstreams", None)
+    if streams is None:
+        print("this symrnn has no random streams: section skipped")
+        return
+    n = 4000  # many independent units, so the sample's mean is close to its probability
+    W = theano.shared(np.zeros((n, 3)), name="W")  # W = 0: every unit v_i ~ Bernoulli(p_i)
+    bvis = theano.shared(np.where(np.arange(n) < n // 2, -1.0, 2.0), name="bvis")
+    bhid = theano.shared(np.zeros(3), name="bhid")
+    trng = streams.RandomStreams(1234)
+
+    def one_step(vsample):
+        hmean = T.nnet.sigmoid(T.dot(vsample, W) + bhid)
+        hsample = trng.binomial(size=hmean.shape, n=1, p=hmean)
+        vmean = T.nnet.sigmoid(T.dot(hsample, W.T) + bvis)
+        return trng.binomial(size=vsample.shape, n=1, p=vmean, dtype="float64")
+    sample = T.dvector("sample")
+    values, updates = theano.scan(one_step, outputs_info=sample, n_steps=10)
+    gibbs10 = theano.function([sample], values[-1], updates=updates, mode=mode)
+    first, second = gibbs10(np.zeros(n)), gibbs10(np.zeros(n))
+    p = 1 / (1 + np.exp(-bvis.get_value()))
+    show(mean_of_each_half=[first[:n // 2].mean(), first[n // 2:].mean()],
+         their_probabilities=p[[0, -1]])
+    assert set(np.unique(first)) <= {0.0, 1.0} and not np.array_equal(first, second)
+    for half in (slice(0, n // 2), slice(n // 2, n)):  # 5 standard deviations
+        assert abs(first[half].mean() - p[half][0]) < 5 * np.sqrt(0.25 / (n // 2))
+
+
 # ============ part 5: coming from JAX's lax.scan ============
 
 @section
