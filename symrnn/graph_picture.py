@@ -23,6 +23,8 @@ class _Picture:
 
     def __init__(self, max_label_size):
         self.nodes, self.edges, self.clusters = {}, [], {}
+        self.op_class = {}  # node key -> the op's class name (for colorCodes)
+        self.color = {}  # node key -> a fill colour chosen by the caller
         self.max = max_label_size
         self._keys = {}
 
@@ -66,6 +68,7 @@ def _add_graph(pic, outputs, inputs, cluster, roles):
     for node in toposort(outputs, blockers=inputs):
         is_scan = isinstance(node.op, Scan)
         op_key = pic.node(node, str(node.op), "scan" if is_scan else "op", cluster)
+        pic.op_class[op_key] = type(node.op).__name__
         for i, v in enumerate(node.inputs):
             if v.owner is not None and not any(v is b for b in inputs):
                 src = pic.key(v.owner)
@@ -140,7 +143,7 @@ def to_dot(pic):
         shape = "box" if kind in ("op", "scan") else "ellipse"
         by_cluster.setdefault(cluster, []).append(
             f"{k} [label={_quote(label)}, shape={shape}, style=filled, "
-            f"fillcolor={COLORS[kind]}];")
+            f"fillcolor={_quote(pic.color.get(k, COLORS[kind]))}];")
     lines += ["  " + s for s in by_cluster.get(None, [])]
     for name, title in pic.clusters.items():
         lines.append(f"  subgraph {name} {{ label={_quote(title)}; style=dashed;")
@@ -198,7 +201,7 @@ def draw_matplotlib(pic, outfile, fmt):
     for k, (label, kind, _) in pic.nodes.items():
         style = "square" if kind in ("op", "scan") else "round"
         ax.text(*pos[k], label, ha="center", va="center", fontsize=7,
-                bbox=dict(boxstyle=f"{style},pad=0.3", facecolor=COLORS[kind],
+                bbox=dict(boxstyle=f"{style},pad=0.3", facecolor=pic.color.get(k, COLORS[kind]),
                           edgecolor="black"))
     ax.set_xlim(-0.5, x0)
     ax.set_ylim(-depth, 1.2)
@@ -209,8 +212,9 @@ def draw_matplotlib(pic, outfile, fmt):
 
 
 def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False,
-               high_contrast=True, scan_graphs=True, var_with_name_simple=False,
-               print_output_file=True, return_image=False, max_label_size=70, engine=None):
+               high_contrast=True, cond_highlight=None, colorCodes=None, max_label_size=70,
+               scan_graphs=True, var_with_name_simple=False, print_output_file=True,
+               return_image=False, engine=None):
     """Draw the graph of a compiled function or of variables to ``outfile``.
 
     As Theano's ``theano.printing.pydotprint``: ops are boxes, variables ellipses;
@@ -218,10 +222,14 @@ def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False,
     updates violet (a dashed "update" edge goes back to the shared variable); each
     scan's step is drawn as a dashed cluster of its own inner graph. ``engine`` is
     ``'dot'`` (graphviz), ``'matplotlib'`` (networkx layout) or None: dot when it is
-    installed. ``format`` is png, svg, pdf, or dot (the DOT text). Returns the file
-    name, or the image's bytes when ``return_image``.
+    installed. ``format`` is png, svg, pdf, or dot (the DOT text). ``colorCodes`` maps
+    op class names to fill colours (``{'Scan': 'gold'}``). Theano's other display options
+    are accepted and have no effect. Returns the file name, or the image's bytes when
+    ``return_image``.
     """
     pic = build(fct, max_label_size)
+    pic.color = {k: colorCodes[name] for k, name in pic.op_class.items()
+                 if colorCodes and name in colorCodes}
     if outfile is None:
         outfile = os.path.join(os.path.expanduser("~"), ".symrnn", f"graph.{format}")
     os.makedirs(os.path.dirname(os.path.abspath(outfile)), exist_ok=True)

@@ -29,12 +29,21 @@ def test_the_dot_text_marks_inputs_shared_updates_and_the_step_cluster(tmp_path)
                                       print_output_file=False)
     text = open(path).read()
     assert 'subgraph cluster0 { label="step of Scan{rnn}"' in text
-    assert '[label="x\\nfloat64 matrix", shape=ellipse, style=filled, fillcolor=palegreen]' in text
-    assert '[label="w\\nfloat64 scalar", shape=ellipse, style=filled, fillcolor=lightskyblue]' \
+    assert '[label="x\\nfloat64 matrix", shape=ellipse, style=filled, fillcolor="palegreen"]' \
         in text
-    assert 'fillcolor=plum' in text and '[label="update", style=dashed]' in text
+    assert '[label="w\\nfloat64 scalar", shape=ellipse, style=filled, ' \
+        'fillcolor="lightskyblue"]' in text
+    assert 'fillcolor="plum"' in text and '[label="update", style=dashed]' in text
     assert 'label="x[t]\\n(sequences[0])"' in text and '[label="step", style=dashed]' in text
     assert text.count("subgraph cluster") == 2  # the forward scan and its gradient's scan
+
+
+def test_color_codes_color_ops_by_class(tmp_path):
+    f, _ = training_function()
+    path = theano.printing.pydotprint(f, str(tmp_path / "g.dot"), format="dot",
+                                      colorCodes={"Scan": "red"}, print_output_file=False)
+    text = open(path).read()
+    assert '[label="Scan{rnn}", shape=box, style=filled, fillcolor="red"]' in text
 
 
 def test_names_are_quoted_data_in_the_dot_text():
