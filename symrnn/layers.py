@@ -1,4 +1,5 @@
-"""Layer helpers shared by the tutorials: dense, IndRNN, simple RNN (IRNN, tanh), batch norm.
+"""Layer helpers shared by the tutorials: dense, IndRNN, simple RNN (IRNN, tanh), batch norm,
+dropout.
 
 Sequences are time-major: ``x`` has shape (time, batch, features). Each layer
 keeps its shared variables in ``params``. The input projection ``x @ W + b`` of
@@ -77,6 +78,48 @@ class IndRNN:
         if self.bound is None:
             return updates
         return clip_updates(updates, [self.u], -self.bound, self.bound)
+
+
+class Dropout:
+    """Inverted dropout (Srivastava et al. 2014): in training each value is kept with
+    probability ``1 - rate`` and scaled by ``1 / (1 - rate)``, so the test-time layer is
+    the identity. ``shared_axes``: axes along which one mask value serves every index
+    (``(0,)`` on a time-major sequence: one mask for all time steps, seed 003's dropout;
+    see TimeDropout). Masks come from ``srng`` (a RandomStreams, made from ``seed`` when
+    not given) and are redrawn at every call of a compiled function."""
+
+    def __init__(self, rate, srng=None, seed=None, shared_axes=()):
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        from symrnn.tensor.shared_randomstreams import RandomStreams
+        self.rate = float(rate)
+        self.srng = srng if srng is not None else RandomStreams(seed)
+        self.shared_axes = tuple(shared_axes)
+
+    def mask(self, x):
+        """A fresh mask for ``x``: 0 or 1 / (1 - rate), of length 1 along shared axes."""
+        keep = 1.0 - self.rate
+        axes = [a % x.type.ndim for a in self.shared_axes]
+        shape = [1 if d in axes else T.shape(x)[d] for d in range(x.type.ndim)]
+        draw = self.srng.binomial(size=shape, p=keep, dtype=x.type.dtype)
+        m = draw * constant(np.asarray(1.0 / keep, dtype=x.type.dtype))
+        m = symrnn.tensor.addbroadcast(m, *axes) if axes else m
+        m.rng, m.update = draw.rng, draw.update  # the draw's state, as Theano's draws carry
+        return m
+
+    def __call__(self, x, train=True):
+        """``x`` with dropout applied (``train``), or ``x`` itself (test time)."""
+        if not train or self.rate == 0.0:
+            return x
+        return x * self.mask(x)
+
+
+class TimeDropout(Dropout):
+    """Dropout with one mask for all time steps of a time-major sequence (time, batch, ...),
+    as the IndRNN paper's language model (seed 003: "the same mask over time")."""
+
+    def __init__(self, rate, srng=None, seed=None):
+        super().__init__(rate, srng, seed, shared_axes=(0,))
 
 
 class RNN:

@@ -113,12 +113,15 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         info.append((v.name or str(v), f"non_sequences[{i}]"))
     _check_arity(fn, info)
 
+    from symrnn.tensor.raw_random import draw_count
+    first_draw = draw_count()
     ret = fn(*args)
     outs, updates, cond = _split_return(ret)
     if ret is None:
         raise op_error("scan", f"fn{_where(fn)} returned None: did it forget `return`? It "
                        "must return the step's new value of each output (for example "
                        "`return h_t`, or `return h_t, y_t`)", ValueError)
+    _draws_in_step(outs, updates, cond, first_draw)
     if not rec:
         rec = [None] * len(outs)
     elif len(outs) != len(rec):
@@ -340,6 +343,17 @@ def _split_return(ret):
             raise op_error("scan", f"fn returned an update for {s!r}, which is not a shared "
                            "variable", TypeError)
     return [as_tensor_variable(o) for o in outs], updates, cond
+
+
+def _draws_in_step(outs, updates, cond, first_draw):
+    """Add to ``updates`` the state update of each random draw made by fn (numbered from
+    ``first_draw``): every step draws anew, and scan returns the last state (as Theano).
+    Draws made before scan and read by fn are computed once, outside the loop."""
+    from symrnn.graph import graph_inputs
+    for v in graph_inputs(outs + list(updates.values()) + ([cond] if cond is not None else [])):
+        if isinstance(v, SharedVariable) and v.tag.get("draw", -1) >= first_draw and \
+                v.default_update is not None and v not in updates:
+            updates[v] = v.default_update
 
 
 def _is_pairs(items):

@@ -25,10 +25,16 @@ from symrnn import datasets, layers, optimizers  # noqa: E402
 
 
 class CharModel:
-    """One-hot input -> stacked IndRNN -> dense to the vocabulary at every step."""
+    """One-hot input -> stacked IndRNN -> dense to the vocabulary at every step.
+
+    With ``args.residual`` (the seed's residual IndRNN) the layers after the first form
+    blocks of two whose input is added to their output (the shortcut's weight fixed to
+    1). With ``args.dropout`` each layer's output is multiplied in training by a dropout
+    mask drawn once per sequence and used at every time step (the seed's dropout).
+    """
 
     def __init__(self, args, vocab_size, rng):
-        self.vocab_size = vocab_size
+        self.vocab_size, self.residual = vocab_size, args.residual
         self.rnns, n_in = [], vocab_size
         for k in range(args.layers):
             self.rnns.append(layers.IndRNN(n_in, args.hidden, rng, name=f"indrnn{k}",
@@ -36,13 +42,21 @@ class CharModel:
             n_in = args.hidden
         self.out = layers.Dense(args.hidden, vocab_size, rng, name="out")
         self.params = [p for r in self.rnns for p in r.params] + self.out.params
+        self.dropout = layers.TimeDropout(args.dropout, seed=args.seed)
 
-    def __call__(self, ids, h0s=None):
-        """Logits (time, batch, vocab) and each layer's states, for ids (time, batch)."""
+    def __call__(self, ids, h0s=None, train=False):
+        """Logits (time, batch, vocab) and each layer's states, for ids (time, batch);
+        ``train``: with dropout."""
         h, states = layers.one_hot(ids, self.vocab_size), []
+        block_in = None
         for k, rnn in enumerate(self.rnns):
-            h = rnn(h, None if h0s is None else h0s[k])
-            states.append(h)
+            out = rnn(h, None if h0s is None else h0s[k])
+            states.append(out)
+            if self.residual and k > 0 and k % 2 == 1:
+                block_in = h  # a block of two layers starts here
+            elif self.residual and k > 0:
+                out = out + block_in
+            h = self.dropout(out, train)
         return self.out(h), states
 
 
@@ -87,10 +101,18 @@ def main(argv=None):
     p.add_argument("--valid-chars", type=int, default=50000,
                    help="validate on the first N validation characters (0: all)")
     p.add_argument("--ptb-dir", default=None, help="folder with ptb.char.{train,valid}.txt")
+    p.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
+                   help="dropout after each layer, one mask for all time steps (the seed's "
+                        "--use_dropout --droprate RATE; default 0: off)")
+    p.add_argument("--residual", action="store_true",
+                   help="residual IndRNN: after the first layer, blocks of two layers with an "
+                        "identity shortcut (--layers must be odd, e.g. 11 as in the seed)")
     args = common.parse(p, argv)
+    if args.residual and args.layers % 2 == 0:
+        common.fail(f"--residual needs an odd --layers (1 + 2 per block), got {args.layers}")
     theano.config.floatX = "float32"
     if args.quick:
-        args.layers, args.hidden, args.seq_len, args.batch_size = 2, 32, 20, 16
+        args.layers, args.hidden, args.seq_len, args.batch_size = 2 + args.residual, 32, 20, 16
         args.steps_per_epoch, args.epochs, args.valid_chars, args.lr = 40, 3, 2000, 5e-3
     try:
         corpus = (datasets.ptb_char(args.ptb_dir) if args.ptb_dir
@@ -103,14 +125,16 @@ def main(argv=None):
     rng = np.random.RandomState(args.seed)
     model = CharModel(args, len(corpus.vocab), rng)
     x, y = T.lmatrix("x"), T.lmatrix("y")
-    logits, _ = model(x)
+    logits, _ = model(x, train=True)
     loss = layers.cross_entropy(logits, y, len(corpus.vocab))
     updates = optimizers.adam(loss, model.params, learning_rate=args.lr)
+    test_logits, _ = model(x)
+    test_loss = layers.cross_entropy(test_logits, y, len(corpus.vocab))
     for rnn in model.rnns:
         updates = rnn.constrain(updates)
     t0 = time.time()
     train = theano.function([x, y], loss, updates=updates, mode=args.mode)
-    evaluate = theano.function([x, y], loss, mode=args.mode)
+    evaluate = theano.function([x, y], test_loss, mode=args.mode)
     generate = sampler(model, args)
     print(f"compiled in {time.time() - t0:.1f} s")
 
@@ -123,7 +147,8 @@ def main(argv=None):
                     for i in range(0, xs.shape[1], 256))
         return total / xs.shape[1] / np.log(2)
 
-    ckpt = common.Checkpoint(args.out_dir, [t for t, _ in updates], rngs=[rng])
+    ckpt = common.Checkpoint(args.out_dir, [t for t, _ in updates]  # + the dropout streams
+                             + [s for s, _ in model.dropout.srng.state_updates], rngs=[rng])
     start, history = (ckpt.load() if args.resume
                       else (0, {"train_bpc": [], "valid_bpc": [], "seconds": []}))
     for epoch in range(start, args.epochs):

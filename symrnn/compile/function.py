@@ -92,6 +92,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     applied after every output is computed, all together; a call that raises
     changes no shared variable. ``givens`` (dict or pairs) replace variables of
     the graph by other expressions or values before compiling.
+    A shared variable with a ``default_update`` (a random stream's state) that the
+    graph reads is updated with it, unless ``updates`` updates it or
+    ``no_default_updates`` is True or a list holding it.
     With ``return_internal_type=True`` outputs stay in the backend's own arrays
     (CuPy arrays on the GPU in mode='CUPY') instead of coming back as NumPy.
     """
@@ -132,9 +135,15 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 
     # a private copy of the graph: rewrites may edit it, the user's graph stays as it is
     exprs = out_list + [v for _, v in update_pairs]
+    if not isinstance(no_default_updates, (bool, list, tuple)):
+        raise TypeError("function: no_default_updates must be a bool or a list of shared "
+                        f"variables, got {type(no_default_updates).__name__}")
+    if no_default_updates is not True:
+        skip = set() if no_default_updates is False else set(map(id, no_default_updates))
+        skip |= {id(k) for k, _ in given_pairs}
+        exprs, update_pairs = _add_default_updates(exprs, update_pairs, skip)
+    # cloned together, a draw and its default update stay one node
     exprs = clone_replace(exprs, dict(given_pairs), copy_inputs=True, rebuild=False)
-    if not no_default_updates:
-        exprs, update_pairs = _add_default_updates(exprs, update_pairs, len(out_list))
     roots = graph_inputs(exprs, blockers=inputs)
     root_ids = set(map(id, roots))
     input_ids = set(map(id, inputs))
@@ -174,13 +183,14 @@ def _label(name):
     return f"the function built at {os.path.basename(where)}" if where else "a function"
 
 
-def _add_default_updates(exprs, update_pairs, n_out):
-    """Append the ``default_update`` of shared variables used in the graph (random streams)."""
-    seen = {id(t) for t, _ in update_pairs}
+def _add_default_updates(exprs, update_pairs, skip):
+    """Append the ``default_update`` of shared variables used in the graph (random streams),
+    except those in ``updates`` and the ids in ``skip`` (no_default_updates)."""
+    seen = {id(t) for t, _ in update_pairs} | skip
     extra = []
     for v in graph_inputs(exprs):
         if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in seen:
-            extra.append((v, v.default_update))
+            extra.append((v, _fit_type(v, v.default_update, "the default update")))
             seen.add(id(v))
     if not extra:
         return exprs, update_pairs

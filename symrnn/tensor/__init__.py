@@ -12,3 +12,4 @@ from symrnn.tensor import nnet  # noqa: F401,E402
 from symrnn.gradient import grad, hessian, jacobian  # noqa: F401,E402
 
 globals().update(CONSTRUCTORS)
+from symrnn.tensor import raw_random, shared_randomstreams  # noqa: F401,E402

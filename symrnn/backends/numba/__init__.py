@@ -24,6 +24,7 @@ from numba import types
 
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
+from symrnn.backends.numba import rng  # noqa: F401
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
@@ -33,7 +34,8 @@ from symrnn.ops.scan import Scan
 
 _WARNED = set()
 _HEADER = ("import numpy as np\nfrom numba import njit\n"
-           "from symrnn.backends.numba import runtime as rt\n\n\n")
+           "from symrnn.backends.numba import runtime as rt\n"
+           "from symrnn.backends.numba import rng as rnd\n\n\n")
 _SALT = None
 
 
@@ -66,8 +68,11 @@ def _salt():
     global _SALT
     if _SALT is None:
         import hashlib
-        with open(runtime.__file__, "rb") as f:
-            _SALT = f"{numba.__version__}:{hashlib.sha1(f.read()).hexdigest()}"
+        digest = hashlib.sha1()
+        for helpers in (runtime, rng, rng.R):  # the generated sources call into these
+            with open(helpers.__file__, "rb") as f:
+                digest.update(f.read())
+        _SALT = f"{numba.__version__}:{digest.hexdigest()}"
     return _SALT
 
 
