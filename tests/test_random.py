@@ -317,3 +317,26 @@ def test_dropout_gradient_with_a_fixed_mask():
         np.ones((3, 2, 4)))
     np.testing.assert_array_equal(g_val, y_val)  # the gradient is the mask itself
     assert 0 < (y_val == 0).sum() < y_val.size
+
+
+def test_cupy_streams_equal_numpy_streams():
+    import shutil
+    import warnings
+    from tests.backends.cupy_on_cpu import on_cpu
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is required to run generated kernels on the CPU")
+    results = {}
+    with on_cpu():
+        for mode in ["NUMPY", "CUPY"]:
+            srng, mrg = RandomStreams(5), MRG_RandomStreams(5)
+            outs = [srng.uniform((3, 700), dtype="float32"), srng.binomial((9,), p=0.3),
+                    mrg.uniform((5,), dtype="float64", nstreams=2)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # no host fallback for the generator
+                f = theano.function([], outs, mode=mode)
+                results[mode] = [f(), f()] + [
+                    [s.get_value() for s, *_ in srng.state_updates + mrg.state_updates]]
+    for a_list, b_list in zip(results["NUMPY"], results["CUPY"]):
+        for a, b in zip(a_list, b_list):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)

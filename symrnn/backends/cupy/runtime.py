@@ -100,7 +100,7 @@ def filter_device(type, value, allow_downcast, what):
 
 def _steps(fgraph):
     """(runner, input variables, output variables, trace node) for each step of the thunk."""
-    from symrnn.backends.cupy import scan_runtime, translations  # noqa: F401  (registrations)
+    from symrnn.backends.cupy import rng, scan_runtime, translations  # noqa: F401  (registrations)
     order = fgraph.toposort()
     groups, member_of = find_groups(order, fgraph.clients())
     steps = []
