@@ -131,6 +131,14 @@ def test_indrnn_charlm(tmp_path):
     assert history["valid_bpc"][-1] < history["valid_bpc"][0]
 
 
+@needs_data
+def test_indrnn_charlm_dropout_and_residual(tmp_path):
+    # the seed's options: dropout with one mask over time, residual blocks of two layers
+    history = run("indrnn_charlm", tmp_path, "--data-dir", DATA, "--dropout", "0.25",
+                  "--residual", "--layers", "3")
+    assert history["valid_bpc"][-1] < history["valid_bpc"][0]
+
+
 @pytest.mark.parametrize("name", ["irnn_mnist", "indrnn_charlm"])
 def test_missing_data_is_named(name, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
