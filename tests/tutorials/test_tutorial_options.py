@@ -67,3 +67,27 @@ def test_checkpoint_restores_random_states(tmp_path):
     np.testing.assert_array_equal(w.get_value(), np.zeros(2))
     np.testing.assert_array_equal(legacy.normal(size=3), expected[0])
     np.testing.assert_array_equal(gen.normal(size=3), expected[1])
+
+
+def test_fit_resumed_sees_the_batches_of_one_whole_run(tmp_path):
+    # the MNIST tutorials' loop: 2 epochs + 1 resumed shuffle the data as 3 epochs in one run
+    common = load("scan_basics").common
+
+    def batches_seen(out_dir, epochs, resume):
+        out_dir.mkdir(exist_ok=True)
+        args = argparse.Namespace(seed=1, epochs=epochs, resume=resume, out_dir=str(out_dir),
+                                  no_progress=True)
+        seen = []
+
+        def train(x, y):
+            seen.append(x[:, 0].tolist())
+            return 1.0, 0.5
+        X = np.arange(12.0).reshape(6, 2)
+        data = (X, np.zeros(6, "int64"), X[:2], np.zeros(2, "int64"))
+        common.fit(args, "t", train, lambda x: np.zeros(len(x), "int64"), data,
+                   lambda x: x, 2, [])
+        return seen
+    whole = batches_seen(tmp_path / "a", 3, False)
+    first = batches_seen(tmp_path / "b", 2, False)
+    rest = batches_seen(tmp_path / "b", 3, True)
+    assert first + rest == whole and len(whole) == 9
