@@ -2,6 +2,7 @@
 distribution, seeding and state handling, default updates, draws inside scan (Gibbs sampling
 against a NumPy loop on the same generator), NUMPY == NUMBA streams, dropout."""
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -215,7 +216,11 @@ def test_gibbs_sampling_in_scan_equals_a_numpy_loop(mode):
     trng = T.shared_randomstreams.RandomStreams(1234)
     sample, values, updates = _gibbs_graph(W, bvis, bhid, trng)
     assert len(updates) == 2 and all(k in updates for k, _ in trng.state_updates)
-    gibbs10 = theano.function([sample], values[-1], updates=updates, mode=mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no op runs in Python between compiled pieces
+        gibbs10 = theano.function([sample], values[-1], updates=updates, mode=mode)
+    if mode == "NUMBA":
+        assert "rnd.mrg_uniform" in gibbs10.source()  # drawn inside the compiled loop
     (s_h, _), (s_v, _) = trng.state_updates
     states = [s_h.get_value(), s_v.get_value()]
     fx = theano.config.floatX
@@ -243,7 +248,8 @@ def test_draw_made_before_scan_is_one_mask_for_all_steps():
     assert (y == y[0]).all()
 
 
-def test_grad_through_scan_with_a_draw_per_step():
+@pytest.mark.parametrize("mode", ["NUMPY", pytest.param("NUMBA", marks=NUMBA)])
+def test_grad_through_scan_with_a_draw_per_step(mode):
     # the per-step masks are constants for grad: d/dW sum_t (x_t * W * m_t) = sum_t x_t * m_t
     srng = RandomStreams(8)
     x, W = T.matrix("x"), theano.shared(np.ones(3))
@@ -253,11 +259,12 @@ def test_grad_through_scan_with_a_draw_per_step():
         return x_t * W * m, m
     (out, masks), updates = theano.scan(step, sequences=x)
     g = T.grad(out.sum(), W)
-    f = theano.function([x], [g, masks], updates=updates, mode="NUMPY")
+    f = theano.function([x], [g, masks], updates=updates, mode=mode)
     xv = np.arange(12.0).reshape(4, 3)
-    gv, mv = f(xv)
-    assert 0 < mv.sum() < mv.size
-    np.testing.assert_allclose(gv, (xv * mv).sum(0))
+    for _ in range(2):  # new masks at each call
+        gv, mv = f(xv)
+        assert 0 < mv.sum() < mv.size
+        np.testing.assert_allclose(gv, (xv * mv).sum(0))
 
 
 # ---- backends ----
@@ -321,7 +328,6 @@ def test_dropout_gradient_with_a_fixed_mask():
 
 def test_cupy_streams_equal_numpy_streams():
     import shutil
-    import warnings
     from tests.backends.cupy_on_cpu import on_cpu
     if shutil.which("g++") is None:
         pytest.skip("g++ is required to run generated kernels on the CPU")

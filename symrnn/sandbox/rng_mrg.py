@@ -2,8 +2,11 @@
 
 The streams are Theano's: MRG31k3p seeded with ``seed`` (an int, repeated six
 times, or six ints); a draw of ``nstreams`` streams takes rows 2^72 steps apart,
-and each new draw starts 2^134 steps further. ``uniform``, ``normal`` and
-``binomial`` give Theano's numbers for the same seed, sizes and dtypes.
+and each new draw starts 2^134 steps further, so ``uniform`` gives Theano's
+numbers for the same seed, size, nstreams and dtype (tests/test_random.py checks
+them against L'Ecuyer's own implementation); ``normal`` (Box-Muller on one
+uniform draw of 60 * 256 streams) and ``binomial`` (``u < p``) are built from
+them as Theano builds them.
 """
 import numpy as np
 
