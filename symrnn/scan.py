@@ -121,7 +121,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         raise op_error("scan", f"fn{_where(fn)} returned None: did it forget `return`? It "
                        "must return the step's new value of each output (for example "
                        "`return h_t`, or `return h_t, y_t`)", ValueError)
-    _draws_in_step(outs, updates, cond, first_draw)
+    draws = _draws_in_step(outs, updates, cond, first_draw)
     if not rec:
         rec = [None] * len(outs)
     elif len(outs) != len(rec):
@@ -172,6 +172,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         outs, new_updates = checkpointed(
             checkpoint, lambda w, c: make_op(w, c, -1), n, seq_outer, rec_outer, shared_upd,
             nonseqs + free, truncate_gradient, cond is not None)
+        _point_draws_at(draws, new_updates)
         results = [None] * len(rec)
         for o, j in zip(outs, rec_idx + nit_idx):
             results[j] = o
@@ -185,6 +186,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     for k, j in enumerate(nit_idx):
         results[j] = node.outputs[len(rec_idx) + k]
     new_updates = OrderedDict(zip(shared_upd, node.outputs[len(rec):]))
+    _point_draws_at(draws, new_updates)
     if len(results) == 1 and not return_list:
         return ScanResult((results[0], new_updates))
     return ScanResult((results, new_updates))
@@ -350,10 +352,20 @@ def _draws_in_step(outs, updates, cond, first_draw):
     ``first_draw``): every step draws anew, and scan returns the last state (as Theano).
     Draws made before scan and read by fn are computed once, outside the loop."""
     from symrnn.graph import graph_inputs
+    draws = []
     for v in graph_inputs(outs + list(updates.values()) + ([cond] if cond is not None else [])):
         if isinstance(v, SharedVariable) and v.tag.get("draw", -1) >= first_draw and \
                 v.default_update is not None and v not in updates:
             updates[v] = v.default_update
+            draws.append(v)
+    return draws
+
+
+def _point_draws_at(draws, new_updates):
+    """A draw made in fn is updated, by default, to its state after the loop (then an
+    enclosing scan or a function not given scan's updates still moves it on correctly)."""
+    for v in draws:
+        v.default_update = new_updates[v]
 
 
 def _is_pairs(items):

@@ -238,6 +238,27 @@ def test_gibbs_sampling_in_scan_equals_a_numpy_loop(mode):
         np.testing.assert_array_equal(s_v.get_value(), states[1])
 
 
+def test_nested_scan_and_forgotten_updates_still_move_the_stream():
+    srng = RandomStreams(3)
+
+    def outer(i):
+        inner, _ = theano.scan(lambda: srng.uniform((2,)), n_steps=3)  # updates not returned
+        return inner.sum(0)
+    out, updates = theano.scan(outer, sequences=T.arange(4))
+    assert len(updates) == 1  # the inner draw's state, carried by the outer loop
+    f = theano.function([], out, mode="NUMPY")
+    a, b = f(), f()
+    assert len({tuple(r) for r in a}) == 4 and not np.allclose(a, b)
+    u, up = theano.scan(lambda: srng.uniform((2,)), n_steps=3)
+    state = srng.state_updates[-1][0]
+    start = state.get_value()
+    without = theano.function([], u, mode="NUMPY")()  # scan's updates not passed
+    after = state.get_value()
+    state.set_value(start)
+    np.testing.assert_array_equal(theano.function([], u, updates=up, mode="NUMPY")(), without)
+    np.testing.assert_array_equal(state.get_value(), after)
+
+
 def test_draw_made_before_scan_is_one_mask_for_all_steps():
     srng = RandomStreams(5)
     x = T.matrix("x")
