@@ -61,6 +61,12 @@ def fail(message):
     raise SystemExit(2)
 
 
+def _numba_compiling():
+    """True while a training function runs on NumPy because numba compiles it beside."""
+    bg = sys.modules.get("symrnn.backends.numba.background")
+    return bg is not None and bg.compiling()
+
+
 class Progress:
     """A progress bar with the running loss/accuracy and steps per second.
 
@@ -85,6 +91,8 @@ class Progress:
         if not self.enabled:
             return
         text = {k: f"{v:.4g}" for k, v in metrics.items()}
+        if _numba_compiling():
+            text["on"] = "NumPy while numba compiles"
         if self.bar is not None:
             self.bar.set_postfix(text, refresh=False)
             self.bar.update(1)

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 
 import numpy as np
 
@@ -33,6 +34,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 _tasks = queue.Queue()
 _slots = []  # one [Popen or None] per worker thread
 _lock = threading.Lock()
+_switches = weakref.WeakSet()  # the functions that may still run on NumPy
 
 
 def say(text):
@@ -81,6 +83,11 @@ def submit(tasks):
     for task in tasks:
         _tasks.put((job, task))
     return job
+
+
+def compiling():
+    """True while some live function runs on NumPy because numba compiles it (progress)."""
+    return any(s.job is not None for s in list(_switches))
 
 
 def worker_pids():
@@ -141,6 +148,7 @@ class Switch:
         self.source = compiled.source
         self.timer = notice(f"numba compiles {label} in the background; until it is ready "
                             "its calls run on NumPy")
+        _switches.add(self)
 
     @property
     def compiling(self):

@@ -203,8 +203,12 @@ def _dimshuffle(op, node, ctx):
             return name
         src = c.name(x)
         perm = list(op.shuffle) + list(op.drop)
-        if perm != list(range(x.type.ndim)):
-            src = f"{src}.transpose({tuple_text(map(str, perm))})"
+        if perm == list(range(x.type.ndim))[::-1] and x.type.ndim > 1:
+            src = f"{src}.T"
+        elif perm != list(range(x.type.ndim)):
+            # numba's transpose(axes) checks its axes with formatted messages that cost ~1 s
+            # of compile per function: in a helper it is compiled once and cached on disk
+            src = f"rt.transpose({src}, {tuple_text(map(str, perm))})"
         parts = ["None" if i == "x" else ":" for i in order] + ["0"] * len(op.drop)
         if parts:
             src = f"{src}[{', '.join(parts)}]"

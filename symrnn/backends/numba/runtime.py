@@ -66,6 +66,12 @@ def softplus(x):
 
 
 @njit(**JIT)
+def transpose(a, axes):
+    """``a.transpose(axes)``: compiled once here, loaded from numba's cache after."""
+    return a.transpose(axes)
+
+
+@njit(**JIT)
 def int_div(a, b):
     if b == 0:
         raise ZeroDivisionError("integer division by zero")
@@ -170,8 +176,9 @@ def _make_gemm(kind):
         def gemm(a, b, out):
             loop22(a, b, out)
         return gemm
-    ext = _dgemm if kind == "d" else _sgemm
-
+    # the closure holds only ``kind`` (numba prunes the other branch): numba's cache key
+    # includes the pickled closure, and an ExternalFunction pickles differently in each
+    # process, so a closure holding one was compiled anew in every process (~1 s each)
     @njit(**JIT)
     def gemm(a, b, out):
         m, k = a.shape
@@ -192,8 +199,12 @@ def _make_gemm(kind):
         small = m * n * k < SMALL_GEMM
         if small:
             prev = _threads_local(1)
-        ext(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
-            out.ctypes.data, n)
+        if kind == "d":
+            _dgemm(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
+                   out.ctypes.data, n)
+        else:
+            _sgemm(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
+                   out.ctypes.data, n)
         if small:
             _threads_local(prev)
     return gemm
