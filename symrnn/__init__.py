@@ -18,3 +18,6 @@ from symrnn.scan import foldl, foldr, map, reduce, scan  # noqa: F401,E402
 from symrnn import scan_module  # noqa: F401,E402
 from symrnn.tensor.math import dot  # noqa: F401,E402  (theano.dot)
 from symrnn import sandbox  # noqa: F401,E402
+from symrnn import rewrite as _rewrite  # noqa: E402
+
+_rewrite.check_names(config.rewrites)  # SYMRNN_FLAGS=rewrites=...: checked once rewrites exist

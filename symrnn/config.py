@@ -36,6 +36,32 @@ def _as_bool(name, value):
     raise ValueError(f"symrnn.config.{name} must be True or False, got {value!r}")
 
 
+def _default_compiledir():
+    return os.path.join(os.path.expanduser("~"), ".cache", "symrnn")
+
+
+def _compiledir(value):
+    """An absolute path; empty means the default (never the current directory)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"symrnn.config.compiledir must be a path, got {type(value).__name__}")
+    value = os.fspath(value).strip()
+    return os.path.abspath(os.path.expanduser(value)) if value else _default_compiledir()
+
+
+def _rewrites(value):
+    """Comma-separated rewrite names (a leading '-' allowed); checked once rewrites exist."""
+    if not isinstance(value, str):
+        raise TypeError(f"symrnn.config.rewrites must be a string of comma-separated rewrite "
+                        f"names, got {type(value).__name__}")
+    import sys
+    if "symrnn.rewrite" in sys.modules:  # else checked on first use (rewrite.disabled)
+        sys.modules["symrnn.rewrite"].check_names(value)
+    return value
+
+
+_CHECKS = {"compiledir": _compiledir, "rewrites": _rewrites}
+
+
 def _default_mode():
     try:
         import numba  # noqa: F401
@@ -55,7 +81,7 @@ class Config:
             floatX="float64",
             mode=None,  # resolved lazily: NUMBA when numba imports, else NUMPY
             device="cpu",
-            compiledir=os.path.join(os.path.expanduser("~"), ".cache", "symrnn"),
+            compiledir=_default_compiledir(),
             rewrites="",  # comma-separated rewrite names to switch off, e.g. "fusion,merge"
             flush_subnormals=True,  # FTZ+DAZ during each call (symrnn/compile/fpmode.py)
             # background: a function numba has not cached runs on NumPy while numba compiles
@@ -63,11 +89,21 @@ class Config:
             compile="background",
         )
         flags = os.environ.get("SYMRNN_FLAGS", "")
-        for item in filter(None, (s.strip() for s in flags.split(","))):
+        items = [s.strip() for s in flags.split(",")]
+        for k, item in enumerate(items):
+            if not item:
+                continue
             if "=" not in item:
-                raise ValueError(f"SYMRNN_FLAGS: expected name=value, got {item!r}")
-            name, value = item.split("=", 1)
-            setattr(self, name.strip(), value.strip())
+                if any(x.startswith("rewrites=") for x in items[:k]):  # rewrites=a,b
+                    name, value = "rewrites", f"{self._values['rewrites']},{item}"
+                else:
+                    raise ValueError(f"SYMRNN_FLAGS: expected name=value, got {item!r}")
+            else:
+                name, value = (x.strip() for x in item.split("=", 1))
+            try:
+                setattr(self, name, value)
+            except (AttributeError, TypeError, ValueError) as e:
+                raise type(e)(f"SYMRNN_FLAGS={flags!r}: {e}") from None
 
     def __getattr__(self, name):
         values = object.__getattribute__(self, "_values")
@@ -87,6 +123,8 @@ class Config:
             value = value.upper() if value.upper() in _CHOICES["mode"] else value
         if name in _CHOICES and value not in _CHOICES[name]:
             raise ValueError(f"symrnn.config.{name} must be one of {_CHOICES[name]}, got {value!r}")
+        if name in _CHECKS:
+            value = _CHECKS[name](value)
         self._values[name] = value
 
     def __repr__(self):

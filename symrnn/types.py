@@ -16,7 +16,10 @@ class TensorType:
     """
 
     def __init__(self, dtype, broadcastable=None, shape=None):
-        dtype = str(np.dtype(dtype)) if dtype != "floatX" else config.floatX
+        try:
+            dtype = str(np.dtype(dtype)) if dtype != "floatX" else config.floatX
+        except (TypeError, ValueError):
+            dtype = repr(dtype)  # not a dtype at all: refused below
         if dtype not in ALL_DTYPES:
             raise TypeError(f"TensorType: unsupported dtype {dtype!r}")
         if broadcastable is None:
@@ -88,9 +91,16 @@ class TensorType:
         if hasattr(data, "__cuda_array_interface__") and hasattr(data, "get"):
             data = data.get()  # a CuPy array given to a CPU function
         is_python = not isinstance(data, (np.ndarray, np.generic))
-        arr = np.asarray(data)
+        if data is None:
+            raise TypeError(f"{what}: got None, expected an array for {self}")
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as e:  # ragged nested lists, objects numpy refuses
+            raise type(e)(f"{what}: cannot convert {type(data).__name__} to {self}: "
+                          f"{e}") from None
         if arr.dtype == object:
-            raise TypeError(f"{what}: cannot convert {type(data).__name__} to {self}")
+            raise TypeError(f"{what}: cannot convert {type(data).__name__} holding "
+                            f"{_kinds(arr)} to {self}; a tensor holds numbers of one dtype")
         if arr.dtype == self.dtype:
             return arr
         if np.can_cast(arr.dtype, self.dtype, "safe") or allow_downcast:
@@ -106,6 +116,12 @@ class TensorType:
             f"{what}: cannot store a value of dtype {arr.dtype} in {self} without risking "
             f"loss of precision. Cast the data to {self.dtype} first, or pass "
             f"allow_input_downcast=True to function (allow_downcast=True to shared/set_value).")
+
+
+def _kinds(arr):
+    """The types of the objects in an object array, for messages (``list, NoneType``)."""
+    kinds = sorted({type(x).__name__ for x in arr.ravel()[:100]})
+    return ", ".join(kinds) if kinds else "no elements"
 
 
 def upcast(*dtypes):

@@ -3,25 +3,40 @@
 A generated source is stored as ``<compiledir>/<tag>/<tag>_<key>.py`` where ``key``
 hashes the source (which encodes the graph's structure and types, and the values
 of inlined scalar constants only) together with the versions it depends on. The
-module is imported from there, so numba's own cache (``njit(cache=True)``) keeps
-its machine code next to it in ``__pycache__``: a second process compiling the
-same graph loads both instead of compiling.
+module is executed from the source text symrnn generated (never from the file, nor
+from Python's ``__pycache__`` bytecode); the file is there for numba's own cache
+(``njit(cache=True)``), which keeps its machine code next to it in ``__pycache__``:
+a second process compiling the same graph loads it instead of compiling.
 
-Several processes may fill the cache at once: files are written to a temporary
-name and renamed into place (atomic on POSIX), and no lock is taken. An entry
-whose text does not match what its key promises (corrupt or truncated) is
-rewritten; ``forget`` removes an entry's machine code when it fails to load.
+Safety:
+
+- the directory is private: created with mode 0o700; one owned by another user
+  or writable by group or others is refused (one loud warning), and so is one that
+  cannot be created or written: symrnn then compiles in memory (nothing persists).
+- what the cache loads is sealed: ``seal`` prefixes written bytes with an HMAC
+  (key: ``<compiledir>/.key``, mode 0o600) over the file's name and contents, and
+  ``unseal`` checks it before anything is unpickled (numba's index and machine-code
+  files, see backends/numba/sealed.py), so a damaged or planted file is ignored and
+  rebuilt, never run.
+- several processes may fill the cache at once: files are written to a temporary
+  name and renamed into place (atomic on POSIX); no lock is taken.
 """
-import glob
 import hashlib
-import importlib.util
+import hmac
 import os
+import stat
 import sys
 import tempfile
+import types
+import warnings
 
 from symrnn.config import config
 
-MODULES = {}  # key -> imported module (one per process)
+MODULES = {}  # key -> executed module (one per process)
+_WARNED = set()
+_KEYS = {}  # compiledir -> HMAC key
+_MAGIC = b"symrnn-sealed-1\n"
+_FRESH = [0]  # how many modules were run again under a new name
 
 
 def key_of(source, salt=""):
@@ -29,12 +44,12 @@ def key_of(source, salt=""):
     return hashlib.sha256((salt + "\0" + source).encode()).hexdigest()[:40]
 
 
-def _write_atomic(path, text):
+def _write_atomic(path, data, mode="w"):
     folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".py")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -48,46 +63,166 @@ def entry_path(source, tag="numba", salt=""):
     return os.path.join(config.compiledir, tag, f"{tag}_{key}.py")
 
 
+# ---- a private directory ----
+
+class UnsafeDirectory(OSError):
+    """The compile directory cannot be used safely (why in the message)."""
+
+
+def _private_dir(path):
+    """Create ``path`` (mode 0o700) if missing; UnsafeDirectory unless only we can write it."""
+    if not os.path.isdir(path):
+        parent = os.path.dirname(path.rstrip(os.sep)) or os.sep
+        try:
+            os.makedirs(parent, exist_ok=True)
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise UnsafeDirectory(f"it cannot be created ({e.strerror})") from None
+    st = os.stat(path)
+    if st.st_uid != os.getuid():
+        raise UnsafeDirectory(f"it belongs to another user (uid {st.st_uid})")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UnsafeDirectory(f"other users can write to it (mode {oct(st.st_mode & 0o777)}); "
+                              f"make it private (chmod 700) or choose another compiledir")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UnsafeDirectory("it is not writable")
+
+
+def _load_key(root):
+    """The HMAC key of ``root`` (made on first use): 32 random bytes only we can read."""
+    path = os.path.join(root, ".key")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-key-")  # mode 0o600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(os.urandom(32))
+            os.link(tmp, path)  # atomic: the first process's key wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise UnsafeDirectory(f"its key file {path} is not a private file of this user")
+    with open(path, "rb") as f:
+        key = f.read()
+    if len(key) != 32:
+        raise UnsafeDirectory(f"its key file {path} is damaged; delete it")
+    return key
+
+
+def directory(tag):
+    """The private folder of ``tag`` in config.compiledir, or None (warned once) if unusable."""
+    root = os.path.abspath(config.compiledir)
+    try:
+        _private_dir(root)
+        _private_dir(os.path.join(root, tag))
+        _KEYS[root] = _load_key(root)  # read again: the folder may have been emptied
+    except OSError as e:
+        why = str(e) if isinstance(e, UnsafeDirectory) else f"{e.strerror or e}"
+        if (root, why) not in _WARNED:
+            _WARNED.add((root, why))
+            warnings.warn(f"symrnn: not using the compile cache directory {root}: {why}. "
+                          "Compiling in memory (nothing is kept for the next process); set "
+                          "symrnn.config.compiledir or SYMRNN_FLAGS=compiledir=<dir> to a "
+                          "private directory.", RuntimeWarning, stacklevel=4)
+        return None
+    return os.path.join(root, tag)
+
+
+# ---- sealed bytes ----
+
+def _mac(name, data):
+    root = os.path.abspath(config.compiledir)
+    key = _KEYS.get(root)
+    if key is None:
+        return None
+    return hmac.new(key, os.path.basename(name).encode() + b"\0" + data, "sha256").digest()
+
+
+def seal(name, data):
+    """``data`` prefixed with its HMAC (bound to the file's base ``name``), ready to write;
+    None when the cache directory is not in use (nothing to write)."""
+    mac = _mac(name, data)
+    return None if mac is None else _MAGIC + mac + data
+
+
+def unseal(name, blob):
+    """The data ``seal(name, data)`` made, or None if ``blob`` is damaged or not sealed by us."""
+    n = len(_MAGIC)
+    if not blob.startswith(_MAGIC) or len(blob) < n + 32:
+        return None
+    data = blob[n + 32:]
+    mac = _mac(name, data)
+    return data if mac is not None and hmac.compare_digest(mac, blob[n:n + 32]) else None
+
+
+# ---- modules ----
+
 def store(source, tag="numba", salt=""):
-    """(path, module name) of ``source``'s entry, written there if missing or bad."""
+    """(path, module name) of ``source``'s entry, written there if missing or bad; path is
+    None when the cache directory is not usable (then nothing persists)."""
     key = key_of(source, salt)
-    path = entry_path(source, tag, salt)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    folder = directory(tag)
+    if folder is None:
+        return None, f"symrnn_{tag}_{key}"
+    path = os.path.join(folder, f"{tag}_{key}.py")
     try:
         with open(path, encoding="utf-8") as f:
             ok = f.read() == source
     except (OSError, UnicodeDecodeError):
         ok = False
-    if not ok:
-        _write_atomic(path, source)
+    try:
+        if not ok:
+            _write_atomic(path, source)
+    except OSError as e:
+        warnings.warn(f"symrnn: cannot write the compile cache entry {path} ({e}); "
+                      "compiling in memory", RuntimeWarning, stacklevel=3)
+        return None, f"symrnn_{tag}_{key}"
     return path, f"symrnn_{tag}_{key}"
 
 
-def import_file(path, name):
-    """Import the module stored at ``path`` as ``name``."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def read_entry(path, salt=""):
+    """The source stored at ``path`` if it is what its name's key promises, else None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    key = os.path.splitext(os.path.basename(path))[0].rsplit("_", 1)[-1]
+    return text if key_of(text, salt) == key else None
 
 
-def load_module(source, tag="numba", salt="", fresh=False):
-    """The module made of ``source``, from the disk cache (written there if missing or bad).
+def load_module(source, tag="numba", salt="", fresh=False, compile_source=None):
+    """The module made of ``source``, written to the disk cache (rewritten if missing or bad).
 
-    ``fresh`` imports it again under a new name (after ``forget``).
+    ``compile_source(source, filename, on_disk)`` gives the code object to run (the
+    default compiles it as it is); ``on_disk`` is False when the cache directory is not
+    usable and the module lives in memory only. ``fresh`` runs it again under a new name
+    (after ``forget``).
     """
     key = key_of(source, salt)
     if key in MODULES and not fresh:
         return MODULES[key]
     path, name = store(source, tag, salt)
-    module = import_file(path, name + (f"_{len(MODULES)}" if fresh else ""))
+    _FRESH[0] += fresh
+    name += f"_{_FRESH[0]}" if fresh else ""
+    filename = path or f"<symrnn {tag} {key}>"
+    code = (compile_source or (lambda s, f, d: compile(s, f, "exec")))(
+        source, filename, path is not None)
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    sys.modules[name] = module
+    exec(code, module.__dict__)
     MODULES[key] = module
     return module
 
 
 def forget(source, tag="numba", salt=""):
     """Delete the machine code cached for ``source`` (kept by numba in __pycache__)."""
+    import glob
     path = entry_path(source, tag, salt)
     stem = os.path.splitext(os.path.basename(path))[0]
     cache_dir = os.path.join(os.path.dirname(path), "__pycache__")
@@ -105,3 +240,4 @@ def clear():
     if os.path.isdir(config.compiledir):
         shutil.rmtree(config.compiledir, ignore_errors=True)
     MODULES.clear()
+    _KEYS.clear()

@@ -16,9 +16,24 @@ def register(name, modes=("NUMPY", "NUMBA", "CUPY")):
     return deco
 
 
+OPTIONS = {"elementwise_scan"}  # switches a backend reads with disabled(), not rewrites
+
+
+def check_names(text):
+    """The names in ``text`` (a config.rewrites value); ValueError for an unknown one."""
+    names = {n.strip().lstrip("-") for n in text.split(",") if n.strip()}
+    known = {name for name, _, _ in REWRITES} | OPTIONS
+    unknown = sorted(names - known)
+    if unknown:
+        raise ValueError(f"symrnn.config.rewrites: unknown rewrite {unknown[0]!r} in "
+                         f"{text!r}; known: {', '.join(sorted(known))}")
+    return names
+
+
 def disabled():
+    """The names switched off by config.rewrites (ValueError naming an unknown one)."""
     from symrnn.config import config
-    return {n.strip().lstrip("-") for n in config.rewrites.split(",") if n.strip()}
+    return check_names(config.rewrites)
 
 
 def rewrite_graph(fgraph, mode):

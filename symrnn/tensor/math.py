@@ -11,6 +11,7 @@ from symrnn.ops.reduction import Reduce, normalize_axis
 from symrnn.ops.scalar import SCALAR_OPS, cast_op
 from symrnn.ops.shape import Alloc, Join, MakeVector, Reshape, Shape
 from symrnn.tensor.basic import as_tensor_variable, constant
+from symrnn.types import TensorType
 
 # ---- elementwise ----
 
@@ -186,7 +187,7 @@ second = fill
 def cast(x, dtype):
     """``x`` converted to ``dtype`` ('floatX' means config.floatX)."""
     x = as_tensor_variable(x)
-    dtype = config.floatX if dtype == "floatX" else str(np.dtype(dtype))
+    dtype = TensorType(dtype, ()).dtype  # a TypeError naming it unless a supported dtype
     if x.type.dtype == dtype:
         return x
     return Elemwise(cast_op(dtype))(x)

@@ -150,7 +150,9 @@ def compile_graph(fgraph):
                 storage.pop(vid, None)
         return [to_device(storage[id(o)]) for o in outputs]
 
-    thunk.source = "\n\n".join(f"// {node}\n{runner.source}" for runner, _, _, node in steps
+    # each kernel headed by its op's class only: user text (names) never enters source text
+    thunk.source = "\n\n".join(f"// {type(node.op).__name__}\n{runner.source}"
+                               for runner, _, _, node in steps
                                if hasattr(runner, "source"))
     thunk.steps = steps
     return thunk

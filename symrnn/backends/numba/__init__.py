@@ -24,7 +24,7 @@ from numba import types
 
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
-from symrnn.backends.numba import rng  # noqa: F401
+from symrnn.backends.numba import guard, rng, sealed  # noqa: F401
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
@@ -33,9 +33,7 @@ from symrnn.graph import Constant, op_error
 from symrnn.ops.scan import Scan
 
 _WARNED = set()
-_HEADER = ("import numpy as np\nfrom numba import njit\n"
-           "from symrnn.backends.numba import runtime as rt\n"
-           "from symrnn.backends.numba import rng as rnd\n\n\n")
+_HEADER = guard.HEADER
 _SALT = None
 
 
@@ -72,7 +70,9 @@ def _salt():
         for helpers in (runtime, rng, rng.R):  # the generated sources call into these
             with open(helpers.__file__, "rb") as f:
                 digest.update(f.read())
-        _SALT = f"{numba.__version__}:{digest.hexdigest()}"
+        # "sealed-1": the format of the cache files (sealed.py), so that an older
+        # symrnn sharing the directory never reads them (nor we its files)
+        _SALT = f"sealed-1:{numba.__version__}:{digest.hexdigest()}"
     return _SALT
 
 
@@ -145,16 +145,39 @@ def _nbtype(v):
 
 def _compile(source, sig):
     """The njit dispatcher of ``source``'s ``fn``, compiled for ``sig`` (disk-cached)."""
-    mod = cache.load_module(source, "numba", _salt())
+    fn = _module(source).fn
     try:
-        mod.fn.compile(sig)
+        fn.compile(sig)
     except Exception as e:  # noqa: BLE001  (anything but a compile error: a bad cache entry)
         if isinstance(e, numba.core.errors.NumbaError):
             raise
         cache.forget(source, "numba", _salt())  # a damaged cache entry: rebuild it
-        mod = cache.load_module(source, "numba", _salt(), fresh=True)
-        mod.fn.compile(sig)
-    return mod.fn
+        fn = _module(source, fresh=True).fn
+        fn.compile(sig)
+    return fn
+
+
+def _checked(source, filename, on_disk):
+    """The code of a generated source, once guard.py found nothing in it but generated code."""
+    return guard.checked_code(source, filename, cache=on_disk)
+
+
+def _module(source, fresh=False):
+    """The module of a generated source, its ``fn``'s disk cache sealed (sealed.py)."""
+    mod = cache.load_module(source, "numba", _salt(), fresh=fresh, compile_source=_checked)
+    sealed.seal(mod.fn)
+    return mod
+
+
+def load_task(task):
+    """The module of a background compile ``task`` (a worker's side; see background.py): the
+    stored source is run only if it is what its cache key promises."""
+    from symrnn.config import config
+    config.compiledir = os.path.dirname(os.path.dirname(task["path"]))
+    source = cache.read_entry(task["path"], _salt())
+    if source is None:
+        raise RuntimeError(f"the cache entry {task['path']} is damaged")
+    return _module(source)
 
 
 def _load_cached(source, sig):
@@ -162,11 +185,13 @@ def _load_cached(source, sig):
     compiled it), else None; nothing is compiled (numba's Dispatcher.compile, first half)."""
     try:
         path, name = cache.store(source, "numba", _salt())
+        if path is None:
+            return None  # no usable disk cache: compiled in memory
         stem = os.path.splitext(os.path.basename(path))[0]
         index = os.path.join(os.path.dirname(path), "__pycache__", f"{stem}.fn-*.nbi")
         if not glob.glob(index) and cache.key_of(source, _salt()) not in cache.MODULES:
             return None  # a miss known without starting numba's compiler (about a second)
-        fn = cache.load_module(source, "numba", _salt()).fn
+        fn = _module(source).fn
         if sig in fn.overloads:
             return fn
         with numba.core.compiler_lock.global_compiler_lock:
@@ -341,8 +366,8 @@ def _when_compiled(fgraph, thunk, segments):
                 s.ready()
         finally:
             timer.cancel()
-    if config.compile == "foreground":
-        load()
+    if config.compile == "foreground" or cache.directory("numba") is None:
+        load()  # (a worker hands its machine code over through the disk cache only)
         return thunk
     return background.Switch(fgraph, thunk, load, background.submit([s.task() for s in unique]),
                              label)

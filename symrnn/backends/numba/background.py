@@ -190,7 +190,6 @@ class Switch:
 # ---- the worker process ----
 
 def _main():
-    import importlib.util
     warnings.simplefilter("ignore")
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
@@ -202,12 +201,8 @@ def _main():
         try:
             task = json.loads(line)
             mod = modules.get(task["name"])
-            if mod is None:
-                spec = importlib.util.spec_from_file_location(task["name"], task["path"])
-                mod = importlib.util.module_from_spec(spec)
-                sys.modules[task["name"]] = mod
-                spec.loader.exec_module(mod)
-                modules[task["name"]] = mod
+            if mod is None:  # the stored source, checked as the parent's own compile checks it
+                mod = modules[task["name"]] = symrnn.backends.numba.load_task(task)
             mod.fn.compile(tuple(types.Array(numba.from_dtype(np.dtype(d)), n, "C")
                                  for d, n in task["sig"]))
             reply = {}

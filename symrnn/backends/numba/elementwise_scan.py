@@ -131,7 +131,7 @@ def try_fused(op, node, ctx):
         return False
     n_steps, seqs, inits, carries, nonseqs = op.split_outer(node.inputs)
     nr, nn = op.n_rec, op.n_nit
-    ctx.line(f"# {op}: elementwise in its state, one loop with no per-step array")
+    ctx.line("# a Scan elementwise in its state: one loop with no per-step array")
     n = ctx.fresh("n")
     ctx.line(f"{n} = np.int64({ctx.elem(n_steps, [])})")
     ctx.check(f"{n} > 0", node, "ValueError")
