@@ -1,6 +1,7 @@
 """function(): compile a graph, its givens and shared-variable updates into a callable."""
 import importlib
 import os
+import threading
 import types
 import warnings
 
@@ -198,7 +199,22 @@ def _add_default_updates(exprs, update_pairs, skip):
 
 
 class Function:
-    """A compiled function: checks and converts inputs, runs, then applies all updates."""
+    """A compiled function: checks and converts inputs, runs, then applies all updates.
+
+    Threads: a function may be called from several threads at once. Calls of a function
+    that updates shared variables are serialised by the function's lock, from reading the
+    shared values to writing the updates, so no update is lost (1200 increments from 8
+    threads give 1200); calls without updates run concurrently (numba's code releases the
+    GIL). Two *different* functions updating the same shared variable are not serialised
+    against each other: share one function, or hold a lock of your own around the calls.
+
+    Pickling and ``copy.deepcopy``: the graph (after rewrites), the shared variables (their
+    identity kept within one pickle, as Theano does) and the settings are saved; unpickling
+    compiles the graph again, which reloads the machine code from the disk cache.
+    """
+
+    # rebuilt by _link() after unpickling (functions, modules, locks do not pickle)
+    _TRANSIENT = ("thunk", "backend", "_convert", "_prepare", "_run", "_lock")
 
     def __init__(self, inputs, shared_inputs, update_targets, n_outputs, single, thunk, fgraph,
                  allow_input_downcast, name, mode, backend):
@@ -206,19 +222,33 @@ class Function:
         self.shared_inputs = shared_inputs
         self.update_targets = update_targets
         self.n_outputs, self.single = n_outputs, single
-        self.thunk, self.allow_input_downcast = thunk, allow_input_downcast
-        self.name, self.mode, self.backend = name or "function", mode, backend
+        self.allow_input_downcast = allow_input_downcast
+        self.name, self.mode = name or "function", mode
         self.maker = types.SimpleNamespace(fgraph=fgraph, mode=mode, inputs=inputs)
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
         self.output_storage = None
         self.return_internal_type = False  # True: outputs stay on the backend's device
         # per-call work kept small: messages and backend hooks are looked up once
         self._what = [f"{self.name}: input {i} ({v})" for i, v in enumerate(inputs)]
-        self._convert = getattr(backend, "filter_input", None)  # a GPU backend keeps GPU arrays
-        self._prepare = getattr(backend, "prepare_shared", _host_value)
         # flush-to-zero for the call on the CPU (read now; CuPy's kernels carry -ftz instead)
         self.flush_subnormals = bool(config.flush_subnormals) and mode != "CUPY"
-        self._run = fpmode.scoped(thunk) if self.flush_subnormals else thunk
+        self._link(thunk, backend)
+
+    def _link(self, thunk=None, backend=None):
+        """Set what does not pickle: the backend, the compiled thunk (compiled here if None)."""
+        self.backend = backend or get_backend(self.mode)
+        self.thunk = thunk or self.backend.compile_graph(self.maker.fgraph)
+        self._convert = getattr(self.backend, "filter_input", None)  # a GPU backend keeps
+        self._prepare = getattr(self.backend, "prepare_shared", _host_value)  # GPU arrays
+        self._run = fpmode.scoped(self.thunk) if self.flush_subnormals else self.thunk
+        self._lock = threading.Lock() if self.update_targets else None
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._link()
 
     def _convert_inputs(self, args, kwargs):
         n = len(self.inputs)
@@ -255,14 +285,22 @@ class Function:
         return values
 
     def __call__(self, *args, **kwargs):
+        """Run on ``args`` (positional, or by input name); thread-safe (see the class)."""
         values = self._convert_inputs(args, kwargs)
-        values += [self._prepare(s) for s in self.shared_inputs]
-        results = self._run(values)
-        outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
-        given = {id(v) for v in values}
-        # all outputs are ready: now apply every update at once
-        for target, value in zip(self.update_targets, new_values):
-            target.container["value"] = self.backend.fresh(value, given)
+        lock = self._lock  # None without updates: those calls need no lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            values += [self._prepare(s) for s in self.shared_inputs]
+            results = self._run(values)
+            outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
+            given = {id(v) for v in values}
+            # all outputs are ready: now apply every update at once
+            for target, value in zip(self.update_targets, new_values):
+                target.container["value"] = self.backend.fresh(value, given)
+        finally:
+            if lock is not None:
+                lock.release()
         outs = [self.backend.fresh(o, given) for o in outs]
         if not self.return_internal_type:
             outs = [self.backend.to_host(o) for o in outs]

@@ -67,6 +67,17 @@ class ScalarOp:
     def __repr__(self):
         return self.name
 
+    def __reduce__(self):
+        # pickled (and deep-copied) by name: the module's instance, with its functions
+        return (scalar_op, (self.name,))
+
+
+def scalar_op(name):
+    """The ScalarOp called ``name`` (a cast: ``cast_<dtype>``)."""
+    if name.startswith("cast_") and name not in SCALAR_OPS:
+        return cast_op(name[len("cast_"):])
+    return SCALAR_OPS[name]
+
 
 def _T():
     from symrnn.tensor import math

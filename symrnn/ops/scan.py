@@ -110,6 +110,9 @@ class Scan(Op):
     def __str__(self):
         return f"Scan{{{self.name}}}"
 
+    def __getstate__(self):  # the NumPy step interpreter is rebuilt on first use
+        return dict(self.__dict__, _thunk=None)
+
     # ---- where things are ----
 
     def split_outer(self, inputs):

@@ -17,7 +17,7 @@ HEADER = ("import numpy as np\nfrom numba import njit\n"
           "from symrnn.backends.numba import runtime as rt\n"
           "from symrnn.backends.numba import rng as rnd\n\n\n")
 _HEADER_DUMP = [ast.dump(s) for s in ast.parse(HEADER).body]
-_GLOBALS = {"np", "rt", "print", "range", "len", "min", "max", "abs", "int", "float", "bool",
+_GLOBALS = {"np", "rt", "rnd", "print", "range", "len", "min", "max", "abs", "int", "float", "bool",
             "ValueError", "IndexError", "ZeroDivisionError", "True", "False", "None"}
 _STRINGS = {"mergesort"}  # the only string constants a translator writes
 _FORBIDDEN = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ClassDef,
