@@ -1,2 +1,3 @@
 """Compilation: function(), the compiled Function, the function graph."""
 from symrnn.compile.function import Function, MissingInputError, function  # noqa: F401
+from symrnn.compile.nanguardmode import NanGuardMode  # noqa: F401,E402

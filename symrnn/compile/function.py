@@ -170,7 +170,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     fgraph.label = _label(name)  # progress lines say which function compiles
     thunk = backend.compile_graph(fgraph)
     f = Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
-                 thunk, fgraph, allow_input_downcast, name, mode_name, backend)
+                 thunk, fgraph, allow_input_downcast, name, mode_name, backend,
+                 guard=mode if hasattr(mode, "wrap_thunk") else None)
     f.return_internal_type = return_internal_type
     return f
 
@@ -217,7 +218,7 @@ class Function:
     _TRANSIENT = ("thunk", "backend", "_convert", "_prepare", "_run", "_lock")
 
     def __init__(self, inputs, shared_inputs, update_targets, n_outputs, single, thunk, fgraph,
-                 allow_input_downcast, name, mode, backend):
+                 allow_input_downcast, name, mode, backend, guard=None):
         self.inputs = inputs
         self.shared_inputs = shared_inputs
         self.update_targets = update_targets
@@ -232,12 +233,16 @@ class Function:
         self._what = [f"{self.name}: input {i} ({v})" for i, v in enumerate(inputs)]
         # flush-to-zero for the call on the CPU (read now; CuPy's kernels carry -ftz instead)
         self.flush_subnormals = bool(config.flush_subnormals) and mode != "CUPY"
+        self.guard = guard  # a NanGuardMode: checks every value the thunk computes
         self._link(thunk, backend)
 
     def _link(self, thunk=None, backend=None):
         """Set what does not pickle: the backend, the compiled thunk (compiled here if None)."""
         self.backend = backend or get_backend(self.mode)
         self.thunk = thunk or self.backend.compile_graph(self.maker.fgraph)
+        if self.guard is not None:
+            self.thunk = self.guard.wrap_thunk(self.thunk, self.maker.fgraph, self.mode,
+                                               len(self.inputs))
         self._convert = getattr(self.backend, "filter_input", None)  # a GPU backend keeps
         self._prepare = getattr(self.backend, "prepare_shared", _host_value)  # GPU arrays
         self._run = fpmode.scoped(self.thunk) if self.flush_subnormals else self.thunk

@@ -170,6 +170,7 @@ class Scan(Op):
         if self._thunk is None:
             from symrnn.backends.numpy import perform, run_node
             from symrnn.compile.fgraph import FunctionGraph
+            from symrnn.compile.nanguardmode import step_check
             from symrnn.graph import Constant
             from symrnn.rewrite import rewrite_graph
             # rewrites edit a private copy; the op's inner graph stays as it is
@@ -201,6 +202,7 @@ class Scan(Op):
             def run(values):
                 store = list(store0)
                 store[:n_in] = values
+                check = step_check()  # NanGuardMode's check of every value, or None
                 for impl, node, ins, outs in program:
                     args = [store[i] for i in ins]
                     try:
@@ -208,6 +210,8 @@ class Scan(Op):
                     except Exception:
                         run_node(node, args)  # raises the error naming the node and line
                         raise
+                    if check is not None:
+                        check(node, res, args)
                     for k, r in zip(outs, res):
                         store[k] = r
                 return [store[k] for k in out_slots]
