@@ -37,7 +37,7 @@ EXPECTED = 2 * (3 + 0.5 * (2 + 0.5 * (1 + 0.5 * 0)))
 
 
 def _start(compiledir):
-    env = dict(os.environ, SYMRNN_FLAGS=f"compiledir={compiledir}",
+    env = dict(os.environ, SYMRNN_FLAGS=f"compiledir={compiledir},compile=foreground",
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
@@ -203,7 +203,7 @@ def test_a_read_only_folder_compiles_in_memory_in_process(tmp_path, monkeypatch)
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o700)
     monkeypatch.setattr(symrnn.config, "compiledir", str(folder))
-    monkeypatch.setattr(cache, "_MODULES", {})
+    monkeypatch.setattr(cache, "MODULES", {})
     monkeypatch.setattr(cache, "_WARNED", set())
     real_access = os.access
     monkeypatch.setattr(cache.os, "access", lambda p, m: False if str(p).startswith(

@@ -106,7 +106,7 @@ def test_nothing_of_a_name_reaches_the_disk_cache(tmp_path, monkeypatch):
     pytest.importorskip("symrnn.backends.numba")
     from symrnn.compile import cache
     monkeypatch.setattr(symrnn.config, "compiledir", str(tmp_path / "cache"))
-    monkeypatch.setattr(cache, "_MODULES", {})  # write the entries again, to this folder
+    monkeypatch.setattr(cache, "MODULES", {})  # write the entries again, to this folder
     marker = tmp_path / "marker"
     _compile_and_run(payload(marker), "NUMBA")
     texts = [open(p, encoding="utf-8").read()

@@ -114,7 +114,8 @@ def test_a_function_unpickles_in_another_process(tmp_path):
             f"x = np.linspace(-1, 1, 15).reshape(5, 3)\n"
             f"train(x, np.linspace(0, 1, 5))\n"
             f"print(json.dumps([predict(x).tolist(), params[0].get_value().tolist()]))\n")
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, SYMRNN_FLAGS="compile=foreground",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=300, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
