@@ -224,6 +224,22 @@ class RandomStreamsBase:
         out = a[idx] if a.type.ndim == 1 else idx
         return self._keep_attrs(T.cast(out, dtype), u)
 
+    def poisson(self, size=None, lam=1.0, ndim=None, dtype="int64", nstreams=None):
+        """Poisson counts of mean ``lam``: the number of arrivals of a unit-rate process
+        before time ``lam`` (exponential gaps -log u), with max(lam) + 10 sqrt(max(lam)) + 20
+        gaps drawn per value (fewer than needed with probability below 1e-20)."""
+        from symrnn.tensor import math as T
+        from symrnn.tensor.extra_ops import cumsum
+        lam = T.cast(_tensor(lam), "float64")
+        vec, nd, _ = size_vector(size, ndim, [lam], "poisson")
+        top = T.maximum(T.max(lam), 0.0)
+        k = T.cast(T.ceil(top + 10 * T.sqrt(top) + 20), "int64")
+        u = self._uniform(T.concatenate([vec, T.stack([k])]), nd + 1, "float64", nstreams,
+                          [], "poisson")
+        arrivals = cumsum(-T.log(u), axis=-1)
+        counts = T.sum(T.le(arrivals, T.shape_padright(lam)), axis=-1)
+        return self._keep_attrs(T.cast(counts, dtype), u)
+
     def permutation(self, size=None, n=1, ndim=None, dtype="int64", nstreams=None):
         """Permutations of range(n), one per element of ``size``: shape size + (n,)."""
         from symrnn.tensor import math as T
