@@ -367,6 +367,11 @@ def test_cupy_streams_equal_numpy_streams():
                 f = theano.function([], outs, mode=mode)
                 results[mode] = [f(), f()] + [
                     [s.get_value() for s, *_ in srng.state_updates + mrg.state_updates]]
+            r = np.random.RandomState(0)
+            W, bvis, bhid = (theano.shared(r.randn(*s)) for s in [(6, 4), (6,), (4,)])
+            sample, values, updates = _gibbs_graph(W, bvis, bhid, RandomStreams(1234))
+            gibbs = theano.function([sample], values, updates=updates, mode=mode)
+            results[mode].append([gibbs(np.zeros(6, theano.config.floatX)) for _ in range(2)])
     for a_list, b_list in zip(results["NUMPY"], results["CUPY"]):
         for a, b in zip(a_list, b_list):
             assert a.dtype == b.dtype
