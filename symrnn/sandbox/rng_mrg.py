@@ -101,7 +101,7 @@ class MRG_RandomStreams(RandomStreamsBase):
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", nstreams=None):
         """Successes in ``n`` trials of probability ``p``."""
-        return super().binomial(size, n, p, ndim, dtype, nstreams)
+        return super().binomial(size, n, p, ndim, dtype, nstreams=nstreams)
 
     def multinomial(self, size=None, n=1, pvals=None, ndim=None, dtype="int64",
                     nstreams=None):

@@ -169,8 +169,8 @@ class RandomStreamsBase:
         z = T.reshape(z, vec, ndim=ndim) if ndim else z[0]
         return self._keep_attrs(z * std + avg, u)
 
-    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", nstreams=None,
-                 prob=None):
+    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", prob=None,
+                 nstreams=None):
         """The number of successes in ``n`` trials of probability ``p`` (both may be
         symbolic and broadcast against each other and ``size``)."""
         from symrnn.tensor import math as T
