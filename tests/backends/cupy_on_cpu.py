@@ -398,7 +398,7 @@ def install():
 # ---- pytest: run the cupy backend on this stand-in or on a real GPU ----
 
 RUNTIME_MODULES = ("symrnn.backends.cupy.runtime", "symrnn.backends.cupy.translations",
-                   "symrnn.backends.cupy.scan_runtime")
+                   "symrnn.backends.cupy.scan_runtime", "symrnn.backends.cupy.rng")
 GPU_REQUIRED = "CuPy and a GPU are required"
 
 
