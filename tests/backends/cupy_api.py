@@ -133,3 +133,21 @@ def construct(path, args, kwargs):
     except Exception as e:
         raise TypeError(f"{path}: the real CuPy {real_cupy().__version__} refuses these "
                         f"arguments: {type(e).__name__}: {e}") from None
+
+
+def nvrtc():
+    """CuPy's NVRTC binding, loaded with the real CuPy in place; None where it cannot load."""
+    real = real_cupy()
+    if real is None:
+        return None
+    present = sys.modules.get("cupy")
+    sys.modules["cupy"] = real  # its loader reads cupy._environment
+    try:
+        from cupy_backends.cuda.libs import nvrtc as binding
+        binding.getVersion()
+        return binding
+    except Exception:  # CuPy without its NVRTC library
+        return None
+    finally:
+        if present is not None:
+            sys.modules["cupy"] = present

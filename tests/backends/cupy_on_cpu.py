@@ -57,6 +57,7 @@ _C = {"bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": 
       "float64": "double"}
 _CACHE_DIR = os.path.join(tempfile.gettempdir(), f"symrnn_cupy_on_cpu_{os.getuid()}")
 COMPILED = []  # the kernel functions compiled in this process (tests count them)
+CUDA_SOURCES = {}  # kernel name -> its CUDA C form (preamble left out), for NVRTC checks
 _PENDING, _LIBS = {}, {}  # kernel name -> C++ function source / loaded library
 
 
@@ -246,6 +247,10 @@ class ElementwiseKernel:
         head = f'extern "C" void {name}({", ".join(args)}) {{'
         _register(name, "\n".join([preamble, head, "for (long long i = 0; i < n; ++i) {",
                                    *body, "}}"]))
+        CUDA_SOURCES[name] = "\n".join([  # the same, one element per thread
+            preamble, head.replace('extern "C" void', 'extern "C" __global__ void'),
+            "long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;",
+            "if (i >= n) return;", *body, "}"])
 
     def __call__(self, *args):
         if len(args) != len(self.ins):
@@ -281,6 +286,7 @@ class RawKernel:
     def __init__(self, code, name, options=()):
         cupy_api.construct("cupy.RawKernel", (code, name), {"options": options})
         self.code, self.name, self.options = code, name, tuple(options)
+        CUDA_SOURCES[name] = code
         _register(name, code)
 
     def __call__(self, grid, block, args):

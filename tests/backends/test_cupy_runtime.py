@@ -440,3 +440,28 @@ def test_kernels_flush_subnormals(cp, flush):
         symrnn.config.flush_subnormals = old
     np.testing.assert_array_equal(got, ref)
     assert bool((got == 0).all()) is flush
+
+
+def test_nvrtc_compiles_every_kernel_these_tests_ran(cp):
+    """Last in this file: each kernel the stand-in ran above, compiled by the real NVRTC."""
+    from symrnn.backends.cupy.scalar_c import PREAMBLE
+    from tests.backends import cupy_on_cpu
+    from tests.backends.test_cupy_codegen import nvrtc_archs
+    if not getattr(cp, "STAND_IN", False):
+        pytest.skip("on a GPU the kernels above were compiled and run by CuPy itself")
+    from tests.backends.cupy_api import nvrtc
+    nvrtc = nvrtc()
+    if nvrtc is None:
+        pytest.skip("CuPy's NVRTC is required to compile the kernels with it")
+    sources = {k: v.replace(PREAMBLE, "") for k, v in cupy_on_cpu.CUDA_SOURCES.items()}
+    assert len(sources) >= 20
+    for arch in nvrtc_archs(nvrtc):
+        prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(sources.values()), "all.cu", (), ())
+        try:
+            nvrtc.compileProgram(prog, (f"-arch=compute_{arch}",))
+        except Exception as e:
+            pytest.fail(f"NVRTC {nvrtc.getVersion()}, compute_{arch}: {e}\n"
+                        f"{nvrtc.getProgramLog(prog)[-4000:]}")
+        ptx = nvrtc.getPTX(prog)
+        assert all(f".entry {name}(".encode() in ptx for name in sources)
+    print(f"NVRTC compiled the {len(sources)} kernels these tests ran")
