@@ -1,13 +1,12 @@
 """function(): compile a graph, its givens and shared-variable updates into a callable."""
 import importlib
 import os
-import threading
 import types
 import warnings
 
 import numpy as np
 
-from symrnn.compile import fpmode
+from symrnn.compile import fpmode, update_lock
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.config import config
 from symrnn.graph import Constant, Variable, clone_replace, graph_inputs
@@ -202,12 +201,12 @@ def _add_default_updates(exprs, update_pairs, skip):
 class Function:
     """A compiled function: checks and converts inputs, runs, then applies all updates.
 
-    Threads: a function may be called from several threads at once. Calls of a function
-    that updates shared variables are serialised by the function's lock, from reading the
-    shared values to writing the updates, so no update is lost (1200 increments from 8
-    threads give 1200); calls without updates run concurrently (numba's code releases the
-    GIL). Two *different* functions updating the same shared variable are not serialised
-    against each other: share one function, or hold a lock of your own around the calls.
+    Threads: a function may be called from several threads at once. A call of a function
+    that updates shared variables holds a lock from reading the shared values to writing
+    the updates, one lock for all the functions that update any of the same variables
+    (symrnn/compile/update_lock.py), so no update is lost (1200 increments from 8 threads
+    give 1200); calls of functions without updates run concurrently (numba's code releases
+    the GIL). ``set_value`` from another thread during a call is not serialised.
 
     Pickling and ``copy.deepcopy``: the graph (after rewrites), the shared variables (their
     identity kept within one pickle, as Theano does) and the settings are saved; unpickling
@@ -215,7 +214,7 @@ class Function:
     """
 
     # rebuilt by _link() after unpickling (functions, modules, locks do not pickle)
-    _TRANSIENT = ("thunk", "backend", "_convert", "_prepare", "_run", "_lock")
+    _TRANSIENT = ("thunk", "backend", "_convert", "_prepare", "_run", "_cell")
 
     def __init__(self, inputs, shared_inputs, update_targets, n_outputs, single, thunk, fgraph,
                  allow_input_downcast, name, mode, backend, guard=None):
@@ -246,7 +245,7 @@ class Function:
         self._convert = getattr(self.backend, "filter_input", None)  # a GPU backend keeps
         self._prepare = getattr(self.backend, "prepare_shared", _host_value)  # GPU arrays
         self._run = fpmode.scoped(self.thunk) if self.flush_subnormals else self.thunk
-        self._lock = threading.Lock() if self.update_targets else None
+        self._cell = update_lock.cell_for(self.update_targets)  # None: no lock needed
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
@@ -292,8 +291,11 @@ class Function:
     def __call__(self, *args, **kwargs):
         """Run on ``args`` (positional, or by input name); thread-safe (see the class)."""
         values = self._convert_inputs(args, kwargs)
-        lock = self._lock  # None without updates: those calls need no lock
+        lock = self._cell  # None without updates: those calls need no lock
         if lock is not None:
+            while lock.parent is not None:  # merged into another function's cell
+                lock = lock.parent
+            lock = lock.lock
             lock.acquire()
         try:
             values += [self._prepare(s) for s in self.shared_inputs]

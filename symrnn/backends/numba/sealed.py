@@ -42,8 +42,8 @@ class SealedCacheFile(caching.IndexDataCacheFile):
         return overloads
 
     def _save_index(self, overloads):
-        blob = cache.seal(self._index_name, self._dump((self._version, self._source_stamp,
-                                                         overloads)))
+        data = self._dump((self._version, self._source_stamp, overloads))
+        blob = cache.seal(self._index_name, data)
         if blob is not None:  # None: the cache directory went away; keep it in memory
             with self._open_for_write(self._index_path) as f:
                 f.write(blob)
