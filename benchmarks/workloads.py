@@ -143,7 +143,8 @@ def _bce(pt):
 
 # ---- PyTorch (eager) ----
 
-def torch_step(spec, data, params):
+def torch_step(spec, data, params, compiled=False):
+    """PyTorch eager; ``compiled``: the loss and its gradient through torch.compile."""
     import torch
     p = {n: torch.tensor(v, requires_grad=True) for n, v in params.items()}
     x, y = torch.from_numpy(data["x"]), torch.from_numpy(data["y"])
@@ -184,6 +185,9 @@ def torch_step(spec, data, params):
         h, _ = rnn(x)
         logits = h[-1] @ p["V"] + p["c"]
         return -(y * torch.log_softmax(logits, -1)).sum(-1).mean()
+
+    if compiled:
+        loss_fn = torch.compile(loss_fn)
 
     def step():
         loss = loss_fn()

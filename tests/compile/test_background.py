@@ -27,7 +27,8 @@ def cold(tmp_path, monkeypatch):
 
 
 def _train(mode=None, seed=0, name=None, lr=0.1):
-    """A small RNN training step: scan, its gradient, updates of float and integer state.
+    """A small RNN training step: scan, its gradient, updates of float, integer and random
+    state.
 
     Each test uses its own ``lr``: a source compiled once is ready in the whole process."""
     r = np.random.default_rng(seed)
@@ -37,7 +38,10 @@ def _train(mode=None, seed=0, name=None, lr=0.1):
     x = T.matrix("x")
     h, _ = theano.scan(lambda xt, hm, w, b: T.tanh(T.dot(hm, w) + xt + b), sequences=x,
                        outputs_info=T.zeros((3,)), non_sequences=[w, b])
-    loss = ((h[-1] - 0.5) ** 2).sum() + 0.01 * k
+    # a random stream: its state is a shared variable that continues across the switch
+    from symrnn.tensor.shared_randomstreams import RandomStreams
+    keep = RandomStreams(seed=seed + 7).binomial(size=h[-1].shape, p=0.7)
+    loss = (((h[-1] - 0.5) * keep) ** 2).sum() + 0.01 * k
     gw, gb = theano.grad(loss, [w, b])
     f = theano.function([x], [loss, h], mode=mode, name=name,
                         updates=[(w, w - lr * gw), (b, b - lr * gb), (k, k + 1)])

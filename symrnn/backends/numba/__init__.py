@@ -14,7 +14,6 @@ Run-time checks in the generated code raise ``ValueError(k)`` /
 as errors naming the node and the user's line, with the NumPy backend's
 message when it gives one.
 """
-import glob
 import os
 import warnings
 
@@ -187,13 +186,11 @@ def _load_cached(source, sig):
         path, name = cache.store(source, "numba", _salt())
         if path is None:
             return None  # no usable disk cache: compiled in memory
-        stem = os.path.splitext(os.path.basename(path))[0]
-        index = os.path.join(os.path.dirname(path), "__pycache__", f"{stem}.fn-*.nbi")
-        if not glob.glob(index) and cache.key_of(source, _salt()) not in cache.MODULES:
-            return None  # a miss known without starting numba's compiler (about a second)
         fn = _module(source).fn
         if sig in fn.overloads:
             return fn
+        if not os.path.exists(fn._cache._cache_file._index_path):
+            return None  # a miss known without starting numba's compiler (about a second)
         with numba.core.compiler_lock.global_compiler_lock:
             cres = fn._cache.load_overload(sig, fn.targetctx)
             if cres is None:
