@@ -186,3 +186,23 @@ def test_a_program_exiting_while_its_compiler_runs_leaves_a_whole_cache_entry(tm
     compiling, grad2 = lines[0].split()
     assert compiling == "False"  # the next program finds it compiled
     assert float(grad2) == pytest.approx(float(grad), rel=1e-12)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the pieces compile here")
+def test_foreground_compiles_the_pieces_of_a_cut_graph_in_parallel(cold, monkeypatch):
+    import symrnn.backends.numba as nb
+    monkeypatch.setattr(theano.config, "compile", "foreground")
+    monkeypatch.setattr(nb, "SPLIT_NODES", 1)  # cut at every Scan
+    monkeypatch.setattr(background, "WORKERS", 2)
+    x = T.vector("x")
+    w = theano.shared(0.75, name="w")
+    a, _ = theano.scan(lambda xt, h, w: T.tanh(xt + h * w), sequences=x,
+                       outputs_info=T.constant(0.0), non_sequences=w)
+    b, _ = theano.scan(lambda at, h: at * 0.25 + h, sequences=a, outputs_info=T.constant(1.0))
+    outs = [b[-1], theano.grad(b[-1], w)]
+    f, ref = theano.function([x], outs), theano.function([x], outs, mode="NUMPY")
+    assert not f.compiling and f.source().count("def fn(") >= 2
+    assert len(background.worker_pids()) >= 2  # the pieces went to processes of their own
+    v = np.linspace(-1, 1, 7)
+    for got, want in zip(f(v), ref(v)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

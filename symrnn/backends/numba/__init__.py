@@ -355,16 +355,20 @@ def _when_compiled(fgraph, thunk, segments):
     label = getattr(fgraph, "label", None) or "a function"
     unique = list({(s.source, s.sig): s for s in missing}.values())  # equal pieces: once
 
-    def load():
+    def load(parallel=False):
         timer = background.notice(f"numba compiles {label} in the foreground ("
                                   f"{len(unique)} piece{'s' * (len(unique) > 1)})")
         try:
-            for s in missing:
+            if parallel:  # the pieces of a cut graph, each in a process of its own
+                background.submit([s.task() for s in unique], os.cpu_count()).ended.wait()
+            for s in missing:  # from the disk cache, else compiled here
                 s.ready()
         finally:
             timer.cancel()
     if config.compile == "foreground" or cache.directory("numba") is None:
-        load()  # (a worker hands its machine code over through the disk cache only)
+        # (a worker hands its machine code over through the disk cache only)
+        load(parallel=len(unique) > 1 and (os.cpu_count() or 1) > 1 and
+             cache.directory("numba") is not None)
         return thunk
     return background.Switch(fgraph, thunk, load, background.submit([s.task() for s in unique]),
                              label)

@@ -57,6 +57,7 @@ class Job:
         self.left, self.state, self.error = n_tasks, "running", None
         self.cancelled = False  # the function is gone: its tasks not yet started are skipped
         self.started = time.perf_counter()
+        self.ended = threading.Event()
         self._lock = threading.Lock()
 
     def finish_task(self, error=None):
@@ -65,17 +66,19 @@ class Job:
                 return
             if error is not None:
                 self.state, self.error = "failed", error
-                return
-            self.left -= 1
-            if self.left == 0:
-                self.state = "done"
+            else:
+                self.left -= 1
+                self.state = "done" if self.left == 0 else "running"
+            if self.state != "running":
+                self.ended.set()
 
 
-def submit(tasks):
-    """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...])."""
+def submit(tasks, workers=None):
+    """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...]) in up to
+    ``workers`` (WORKERS) processes at once."""
     job = Job(len(tasks))
     with _lock:
-        while len(_slots) < WORKERS:
+        while len(_slots) < (workers or WORKERS):
             slot = [None]
             _slots.append(slot)
             threading.Thread(target=_serve, args=(slot,), daemon=True,
