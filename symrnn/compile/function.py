@@ -254,6 +254,30 @@ class Function:
         self.__dict__.update(state)
         self._link()
 
+    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None,
+             profile=None):
+        """A separate Function computing the same, as Theano's ``Function.copy``.
+
+        It reads and updates the same shared variables, except those ``swap`` maps (old ->
+        new shared variable of the same type); ``delete_updates=True`` drops the updates.
+        ``share_memory`` and ``profile`` are accepted for Theano's signature.
+        """
+        import copy as _copy
+        memo = {id(s): s for s in self.shared_inputs}  # the same variables...
+        for old, new in (swap or {}).items():  # ...but those swapped
+            if not isinstance(new, SharedVariable) or new.type != old.type:
+                raise TypeError(f"{self.name}.copy: swap maps {old} ({old.type}) to {new!r}, "
+                                f"which is not a shared variable of that type")
+            memo[id(old)] = new
+        state = _copy.deepcopy(self.__getstate__(), memo)
+        if delete_updates:
+            state["update_targets"] = []
+            state["maker"].fgraph.outputs = state["maker"].fgraph.outputs[:self.n_outputs]
+        state["name"] = name or self.name
+        f = Function.__new__(Function)
+        f.__setstate__(state)
+        return f
+
     def _convert_inputs(self, args, kwargs):
         n = len(self.inputs)
         if not kwargs and len(args) == n:

@@ -124,3 +124,24 @@ def test_a_function_unpickles_in_another_process(tmp_path):
     rnn.train(*DATA)
     np.testing.assert_allclose(pred, rnn.predict(DATA[0]))
     np.testing.assert_allclose(wx, rnn.wx.get_value())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_function_copy_shares_or_swaps_shared_variables(mode):
+    rnn = ElmanRNN(mode)
+    twin = rnn.train.copy()
+    assert {id(p) for p in twin.shared_inputs} == {id(p) for p in rnn.params}
+    twin(*DATA)
+    after_twin = _values(rnn.params)
+    wx2 = symrnn.shared(rnn.wx.get_value(), name="wx2")
+    swapped = rnn.train.copy(swap={rnn.wx: wx2}, name="swapped")
+    swapped(*DATA)
+    assert not np.allclose(wx2.get_value(), after_twin[0])  # it trained wx2...
+    np.testing.assert_array_equal(rnn.wx.get_value(), after_twin[0])  # ...not wx
+    frozen = rnn.train.copy(delete_updates=True)
+    before = _values(rnn.params)
+    frozen(*DATA)
+    for a, b in zip(before, _values(rnn.params)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="swap"):
+        rnn.train.copy(swap={rnn.wx: symrnn.shared(np.zeros(3))})
