@@ -12,7 +12,8 @@ def backends():
         try:
             m = importlib.import_module(module)
             ok = getattr(m, "available", lambda: True)()
-            out[mode] = "available" if ok else "not available here"
+            why = m._probe() if not ok and hasattr(m, "_probe") else "not available here"
+            out[mode] = "available" if ok else why
         except ImportError as e:
             out[mode] = f"not available ({e})"
     return out

@@ -15,6 +15,10 @@ def pytest_configure(config):
     import symrnn
     if "compile=" not in os.environ.get("SYMRNN_FLAGS", ""):
         symrnn.config.compile = "foreground"
+    if config.getoption("--cupy-on-cpu"):  # mode='CUPY' the default, on the stand-in
+        from tests.backends import cupy_on_cpu
+        cupy_on_cpu.install()
+        symrnn.config.mode = "CUPY"
 
 
 @pytest.fixture
@@ -37,11 +41,3 @@ def pytest_addoption(parser):
                      help="make mode='CUPY' the default and run it on the CPU stand-in for "
                           "CuPy (tests/backends/cupy_on_cpu.py): every test then also checks "
                           "the cupy backend, and compare_backends adds CUPY to its modes")
-
-
-def pytest_configure(config):
-    if config.getoption("--cupy-on-cpu"):
-        from tests.backends import cupy_on_cpu
-        import symrnn
-        cupy_on_cpu.install()
-        symrnn.config.mode = "CUPY"

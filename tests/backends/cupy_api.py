@@ -104,7 +104,8 @@ def _where(path):
 
 
 def check_exists(path):
-    """AttributeError unless the real CuPy has ``path`` ('cupy.ndarray.astype'); no-op without it."""
+    """AttributeError unless the real CuPy has ``path`` ('cupy.ndarray.astype');
+    nothing is checked without it."""
     if real_cupy() is not None:
         _where(path)
 

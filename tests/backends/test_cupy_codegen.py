@@ -4,6 +4,7 @@ Every generated kernel is compiled with ``nvcc -ptx`` (one nvcc run for all),
 so a kernel that would not compile on a GPU fails here without one; the test
 is skipped, visibly, where nvcc is absent.
 """
+import re
 import shutil
 import subprocess
 import sys
@@ -318,8 +319,8 @@ def fake_cupy(devices=1, compile_error=None, result=(1.0, 3.0, 5.0, 7.0)):
      "sees 1 GPU.*cannot compile and run a kernel.*libnvrtc"),
     (dict(result=(0.0, 0.0, 0.0, 0.0)), "computed"),
     (dict(), None)])
-def test_available_needs_a_device_and_a_kernel_that_compiles_and_runs(monkeypatch, fake,
-                                                                       reason):
+def test_available_needs_a_device_and_a_kernel_that_compiles_and_runs(
+        monkeypatch, fake, reason):
     import symrnn.backends.cupy as backend
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy(**fake))
     assert available() == (reason is None)
@@ -331,6 +332,14 @@ def test_available_needs_a_device_and_a_kernel_that_compiles_and_runs(monkeypatc
     if reason is not None:
         with pytest.raises(CuPyUnavailableError):
             symrnn.function([x], x * 2, mode="CUPY")
+
+
+def test_info_says_why_cupy_cannot_run(monkeypatch):
+    from symrnn import info
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy(compile_error=OSError("no libnvrtc")))
+    assert re.search("sees 1 GPU.*cannot compile.*no libnvrtc", info.backends()["CUPY"])
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy())
+    assert info.backends()["CUPY"] == "available"
 
 
 def test_helpers_modes_list_cupy_only_when_usable():
