@@ -334,6 +334,20 @@ def test_available_needs_a_device_and_a_kernel_that_compiles_and_runs(
             symrnn.function([x], x * 2, mode="CUPY")
 
 
+def test_two_cupy_packages_side_by_side_are_refused(monkeypatch):
+    import symrnn.backends.cupy as backend
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy())
+    monkeypatch.setattr(backend, "cupy_distributions",
+                        lambda: ["cupy-cuda12x 14.2.0", "cupy-cuda13x 14.2.0"])
+    assert not available()
+    with pytest.raises(CuPyUnavailableError, match=r"2 CuPy packages are installed "
+                       r"\(cupy-cuda12x 14.2.0, cupy-cuda13x 14.2.0\).*uninstall all but"):
+        backend.require()
+    monkeypatch.setattr(backend, "cupy_distributions", lambda: ["cupy-cuda13x 14.2.0"])
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy())  # a new module: probed anew
+    assert available()
+
+
 def test_info_says_why_cupy_cannot_run(monkeypatch):
     from symrnn import info
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy(compile_error=OSError("no libnvrtc")))

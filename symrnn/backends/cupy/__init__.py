@@ -36,8 +36,23 @@ def _probe():
     except ImportError as e:
         return f"CuPy is not installed ({e})"
     if id(cupy) not in _PROBED:
-        _PROBED[id(cupy)] = (cupy, _probe_device(cupy))
+        twins = cupy_distributions()
+        why = (f"{len(twins)} CuPy packages are installed ({', '.join(twins)}): they share "
+               "the module `cupy` and break each other; uninstall all but the one that fits "
+               "the machine's CUDA" if len(twins) > 1 else _probe_device(cupy))
+        _PROBED[id(cupy)] = (cupy, why)
     return _PROBED[id(cupy)][1]
+
+
+def cupy_distributions():
+    """The installed CuPy packages ('cupy-cuda12x 14.2.0', ...): more than one is broken."""
+    from importlib import metadata
+    found = set()
+    for dist in metadata.distributions():
+        name = (dist.metadata.get("Name") or "").lower().replace("_", "-")
+        if name == "cupy" or name.startswith(("cupy-cuda", "cupy-rocm")):
+            found.add(f"{name} {dist.version}")
+    return sorted(found)
 
 
 def _probe_device(cupy):
