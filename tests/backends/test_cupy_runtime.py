@@ -454,7 +454,8 @@ def test_nvrtc_compiles_every_kernel_these_tests_ran(cp):
     if nvrtc is None:
         pytest.skip("CuPy's NVRTC is required to compile the kernels with it")
     sources = {k: v.replace(PREAMBLE, "") for k, v in cupy_on_cpu.CUDA_SOURCES.items()}
-    assert len(sources) >= 20
+    if len(sources) < 20:  # run alone (or on an xdist worker that ran few of the above)
+        pytest.skip(f"only {len(sources)} kernels ran in this process: run the whole file")
     for arch in nvrtc_archs(nvrtc):
         prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(sources.values()), "all.cu", (), ())
         try:
