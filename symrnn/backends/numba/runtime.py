@@ -128,6 +128,12 @@ if HAVE_BLAS:
     ll.add_symbol("symrnn_blas_threads_local", ctypes.cast(_local, ctypes.c_void_p).value)
     _threads_local = types.ExternalFunction("symrnn_blas_threads_local",
                                             types.int32(types.int32))
+    _get = getattr(_lib, f"{_pre}openblas_get_num_threads{_suf}",
+                   getattr(_lib, "openblas_get_num_threads", None))
+    if _get is None:  # no getter: assume threads, set one per small product as before
+        _get = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 2)
+    ll.add_symbol("symrnn_blas_threads", ctypes.cast(_get, ctypes.c_void_p).value)
+    _threads = types.ExternalFunction("symrnn_blas_threads", types.int32())
 
 # below this many multiply-adds a product runs on one thread: threading a small GEMM (the
 # per-step products of an RNN) costs more than it gains, and far more on a busy machine
@@ -196,7 +202,8 @@ def _make_gemm(kind):
         if tb < 0:
             b = np.ascontiguousarray(b)
             tb, ldb = _layout(b)
-        small = m * n * k < SMALL_GEMM
+        # at one BLAS thread (the usual case in a loop) a small product needs no setup at all
+        small = m * n * k < SMALL_GEMM and _threads() > 1
         if small:
             prev = _threads_local(1)
         if kind == "d":
