@@ -4,6 +4,10 @@
     python benchmarks/run.py --threads 2 --t3 100 # all cores here; W3 with T=100
     python benchmarks/run.py --only W3,W4 --skip NUMPY
 
+Columns: symrnn NUMBA (flush-to-zero on, the default), NUMBA-ieee (config.flush_subnormals
+= False; only on the workloads whose gradients reach subnormals), symrnn NUMPY, PyTorch
+eager, JAX jit, PyTensor, and by_hand (plain NumPy forward/backward, by_hand.py).
+
 Thread counts are fixed through the environment before any framework is imported,
 so run the script once per thread count. Prints a Markdown table: median step time
 (ms) per framework, the ratio to symrnn NUMBA, compile time (first call) and the
@@ -43,18 +47,22 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--t3", type=int, default=1000, help="sequence length of W3")
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5")
+    ap.add_argument("--only", default="W1,W2,W3,W3s,W3s-before-relu,W4,W4-before,"
+                    "W4-before-relu,W5,W5-before", help="workloads (see workloads.specs)")
     ap.add_argument("--skip", default="", help="frameworks to leave out, e.g. NUMPY,pytensor")
     ap.add_argument("--budget", type=float, default=2.0, help="seconds of timing per cell")
     args = ap.parse_args(argv)
     _set_threads(args.threads)
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:0] = [here, os.path.dirname(here)]
+    import by_hand
     import workloads as wl
     frameworks = {
         "NUMBA": lambda s, d, p: wl.symrnn_step(s, d, p, "NUMBA"),
+        "NUMBA-ieee": lambda s, d, p: wl.symrnn_step(s, d, p, "NUMBA", flush=False),
         "NUMPY": lambda s, d, p: wl.symrnn_step(s, d, p, "NUMPY"),
         "torch": wl.torch_step, "jax": wl.jax_step, "pytensor": wl.pytensor_step,
+        "by_hand": lambda s, d, p: by_hand.numpy_step(s, d, p, lr=s.get("lr", wl.LR)),
     }
     skip = set(filter(None, args.skip.split(",")))
     try:
@@ -82,6 +90,8 @@ def main(argv=None):
         for n in names:
             if n == "NUMPY" and spec["T"] > 1000:
                 continue
+            if n == "NUMBA-ieee" and spec.get("init") != "active":
+                continue  # only where subnormals arise
             try:
                 res[n] = _time(lambda: frameworks[n](spec, data, params), args.budget)
             except Exception as e:  # a peer that cannot run a workload leaves a gap

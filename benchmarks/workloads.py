@@ -14,13 +14,28 @@ F = np.float32
 # ---- the workloads: (name, kind, sizes) ----
 
 def specs(t3=1000):
-    """The workloads of issue 4 (W3 with sequence length ``t3``)."""
+    """The workloads of issue 4 (W3 with sequence length ``t3``), each also in the other ways
+    users write it (issue 12): ``proj`` "step" (``T.dot(x_t, W)`` inside the step) or "before"
+    (``A = T.dot(x, W) + b`` before the scan, the step adds ``a_t``); ``act`` "maximum"
+    (``T.maximum(z, 0)``) or "relu" (``T.nnet.relu``); W3's ``init`` "active" keeps units
+    active (both input channels uniform [0, 1), input weights N(0, 0.1)): its gradients fade
+    through the subnormal range; its loss is ~7e4, so it trains with lr 1e-10 (at 0.01 the
+    first step turns every weight into NaN and later steps would time NaN arithmetic).
+    The peers' code is the same for every variant."""
+    w3 = dict(kind="indrnn", T=t3, B=50, I=2, H=128, layers=2)
+    w4 = dict(kind="irnn", T=784, B=40, I=1, H=100, C=10)
+    w5 = dict(kind="tanh", T=28, B=64, I=28, H=150, C=10)
     return {
         "W1": dict(kind="count", T=10, B=20, I=1, H=1),
         "W2": dict(kind="adder", T=7, B=100, I=2, H=3),
-        "W3": dict(kind="indrnn", T=t3, B=50, I=2, H=128, layers=2),
-        "W4": dict(kind="irnn", T=784, B=40, I=1, H=100, C=10),
-        "W5": dict(kind="tanh", T=28, B=64, I=28, H=150, C=10),
+        "W3": w3,
+        "W3s": dict(w3, init="active", lr=1e-10),
+        "W3s-before-relu": dict(w3, init="active", proj="before", act="relu", lr=1e-10),
+        "W4": w4,
+        "W4-before": dict(w4, proj="before"),
+        "W4-before-relu": dict(w4, proj="before", act="relu"),
+        "W5": w5,
+        "W5-before": dict(w5, proj="before"),
     }
 
 
@@ -39,15 +54,18 @@ def make_data(spec, seed=0):
                  h0=np.zeros(H), V=r.normal(0, 0.5, (H, 1)), c=np.zeros(1))
         return dict(x=x, y=y), {n: v.astype(F) for n, v in p.items()}
     if k == "indrnn":
-        x = np.stack([r.uniform(0, 1, (T, B)), np.zeros((T, B))], axis=2)
+        active = spec.get("init") == "active"
+        x = np.stack([r.uniform(0, 1, (T, B)),
+                      r.uniform(0, 1, (T, B)) if active else np.zeros((T, B))], axis=2)
         pos = r.integers(0, T, (2, B))
-        x[pos[0], np.arange(B), 1] = 1
-        x[pos[1], np.arange(B), 1] = 1
+        if not active:
+            x[pos[0], np.arange(B), 1] = 1
+            x[pos[1], np.arange(B), 1] = 1
         y = (x[:, :, 0] * x[:, :, 1]).sum(0)[:, None]
         p = {}
         for layer in range(spec["layers"]):
             n_in = I if layer == 0 else H
-            p[f"W{layer}"] = r.normal(0, 0.01, (n_in, H))
+            p[f"W{layer}"] = r.normal(0, 0.1 if active else 0.01, (n_in, H))
             p[f"u{layer}"] = r.uniform(0, 1, H)
             p[f"b{layer}"] = np.zeros(H)
         p["V"], p["c"] = r.normal(0, 0.1, (H, 1)), np.zeros(1)
@@ -72,6 +90,8 @@ def theano_step(theano, T, spec, data, params, mode=None):
     y = {1: T.vector, 2: T.matrix, 3: T.tensor3}[data["y"].ndim]("y")
     k = spec["kind"]
     s = shared
+    before = spec.get("proj") == "before"
+    relu = T.nnet.relu if spec.get("act") == "relu" else (lambda z: T.maximum(z, 0))
     if k == "count":
         def step(xt, h, wx, wr):
             return xt * wx + h * wr
@@ -90,35 +110,53 @@ def theano_step(theano, T, spec, data, params, mode=None):
     elif k == "indrnn":
         inp = x
         for layer in range(spec["layers"]):
-            def step(xt, h, W, u, b):
-                return T.maximum(T.dot(xt, W) + u * h + b, 0)
+            W, u, b = s[f"W{layer}"], s[f"u{layer}"], s[f"b{layer}"]
             h0 = T.zeros((x.shape[1], spec["H"]), dtype="float32")
-            inp, _ = theano.scan(step, sequences=inp, outputs_info=h0,
-                                 non_sequences=[s[f"W{layer}"], s[f"u{layer}"], s[f"b{layer}"]])
+            if before:
+                inp, _ = theano.scan(lambda at, h, u: relu(at + u * h),
+                                     sequences=T.dot(inp, W) + b, outputs_info=h0,
+                                     non_sequences=[u])
+                continue
+
+            def step(xt, h, W, u, b):
+                return relu(T.dot(xt, W) + u * h + b)
+            inp, _ = theano.scan(step, sequences=inp, outputs_info=h0, non_sequences=[W, u, b])
         out = T.dot(inp[-1], s["V"]) + s["c"]
         loss = T.mean((out - y) ** 2)
     else:
-        act = (lambda z: T.maximum(z, 0)) if k == "irnn" else T.tanh
+        act = relu if k == "irnn" else T.tanh
         h0 = T.zeros((x.shape[1], spec["H"]), dtype="float32")
 
         def step(xt, h, W, U, b):
             return act(T.dot(xt, W) + T.dot(h, U) + b)
-        h, _ = theano.scan(step, sequences=x, outputs_info=h0,
-                           non_sequences=[s["W"], s["U"], s["b"]])
+        if before:
+            h, _ = theano.scan(lambda at, h, U: act(at + T.dot(h, U)),
+                               sequences=T.dot(x, s["W"]) + s["b"], outputs_info=h0,
+                               non_sequences=[s["U"]])
+        else:
+            h, _ = theano.scan(step, sequences=x, outputs_info=h0,
+                               non_sequences=[s["W"], s["U"], s["b"]])
         logits = T.dot(h[-1], s["V"]) + s["c"]
         loss = T.mean(T.nnet.categorical_crossentropy(T.nnet.softmax(logits), y))
     names = list(params)
     grads = theano.grad(loss, [s[n] for n in names])
-    updates = [(s[n], s[n] - np.float32(LR) * g) for n, g in zip(names, grads)]
+    lr = np.float32(spec.get("lr", LR))
+    updates = [(s[n], s[n] - lr * g) for n, g in zip(names, grads)]
     kw = {} if mode is None else {"mode": mode}
     f = theano.function([x, y], loss, updates=updates, **kw)
     return lambda: float(f(data["x"], data["y"]))
 
 
-def symrnn_step(spec, data, params, mode):
+def symrnn_step(spec, data, params, mode, flush=True):
+    """symrnn's step; ``flush=False``: compiled with IEEE gradual underflow (no flush-to-zero)."""
     import symrnn
     import symrnn.tensor as T
-    return theano_step(symrnn, T, spec, data, params, mode=mode)
+    old = symrnn.config.flush_subnormals
+    symrnn.config.flush_subnormals = flush
+    try:
+        return theano_step(symrnn, T, spec, data, params, mode=mode)
+    finally:
+        symrnn.config.flush_subnormals = old
 
 
 def pytensor_step(spec, data, params):
@@ -130,6 +168,7 @@ def pytensor_step(spec, data, params):
             return getattr(pt, name)
     T = _T()
     T.nnet = type("nnet", (), dict(sigmoid=staticmethod(pt.sigmoid),
+                                   relu=staticmethod(lambda z: pt.maximum(z, 0)),
                                    softmax=staticmethod(lambda z: pt.special.softmax(z, axis=-1)),
                                    binary_crossentropy=staticmethod(_bce(pt)),
                                    categorical_crossentropy=staticmethod(
@@ -196,7 +235,7 @@ def torch_step(spec, data, params, compiled=False):
         loss.backward()
         with torch.no_grad():
             for q in plist:
-                q -= LR * q.grad
+                q -= spec.get("lr", LR) * q.grad
         return float(loss.detach())
     return step
 
@@ -238,7 +277,8 @@ def jax_step(spec, data, params):
     @jax.jit
     def train(p):
         loss, g = jax.value_and_grad(loss_fn)(p)
-        return loss, jax.tree_util.tree_map(lambda a, b: a - LR * b, p, g)
+        lr = spec.get("lr", LR)
+        return loss, jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g)
     state = {"p": {n: jnp.asarray(v) for n, v in params.items()}}
 
     def step():
