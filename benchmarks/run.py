@@ -9,8 +9,9 @@ Columns: symrnn NUMBA (flush-to-zero on, the default), NUMBA-ieee (config.flush_
 eager, JAX jit, PyTensor, and by_hand (plain NumPy forward/backward, by_hand.py).
 
 Thread counts are fixed through the environment before any framework is imported,
-so run the script once per thread count. Prints a Markdown table: median step time
-(ms) per framework, the ratio to symrnn NUMBA, compile time (first call) and the
+so run the script once per thread count. Each workload's frameworks are built first, then
+timed in turn (one step each per round), so a shared machine's load falls on all alike.
+Prints a Markdown table: median step time (ms) per framework, the ratio to symrnn NUMBA, compile time (first call) and the
 first loss (which must agree across frameworks: same initial weights).
 """
 import argparse
@@ -28,19 +29,28 @@ def _set_threads(n):
                                f"intra_op_parallelism_threads={n}")
 
 
-def _time(build, budget, min_reps=3):
+def _first(build):
+    """(step, first loss, seconds to build + compile + run the first step)."""
     t0 = time.perf_counter()
     step = build()
     loss = step()  # compile (or warm up) + the first step
-    first = time.perf_counter() - t0
-    times = []
-    while len(times) < min_reps or sum(times) < budget:
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-        if len(times) >= 200:
-            break
-    return loss, first, statistics.median(times)
+    return step, loss, time.perf_counter() - t0
+
+
+def _time_rounds(steps, budget, min_reps=3):
+    """{name: median seconds}: the steps timed in turn, one call each per round, so that a
+    shared machine's changing load falls on every framework alike."""
+    times = {n: [] for n in steps}
+    while True:
+        for n, step in steps.items():
+            t = time.perf_counter()
+            step()
+            times[n].append(time.perf_counter() - t)
+        done = [len(v) >= min_reps and sum(v) >= budget for v in times.values()]
+        if all(done) or len(next(iter(times.values()))) >= 200 or \
+                (len(next(iter(times.values()))) >= min_reps and
+                 sum(map(sum, times.values())) >= budget * len(times)):
+            return {n: statistics.median(v) for n, v in times.items()}
 
 
 def main(argv=None):
@@ -86,16 +96,18 @@ def main(argv=None):
         if wname not in args.only.split(","):
             continue
         data, params = wl.make_data(spec)
-        res = {}
+        built = {}
         for n in names:
             if n == "NUMPY" and spec["T"] > 1000:
                 continue
             if n == "NUMBA-ieee" and spec.get("init") != "active":
                 continue  # only where subnormals arise
             try:
-                res[n] = _time(lambda: frameworks[n](spec, data, params), args.budget)
+                built[n] = _first(lambda: frameworks[n](spec, data, params))
             except Exception as e:  # a peer that cannot run a workload leaves a gap
                 print(f"<!-- {wname} {n}: {type(e).__name__}: {str(e)[:200]} -->")
+        medians = _time_rounds({n: b[0] for n, b in built.items()}, args.budget)
+        res = {n: (b[1], b[2], medians[n]) for n, b in built.items()}
         base = res.get("NUMBA", (None, None, None))[2]
         losses = {n: r[0] for n, r in res.items()}
         ref = losses.get("NUMBA")

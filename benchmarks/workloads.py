@@ -151,12 +151,13 @@ def symrnn_step(spec, data, params, mode, flush=True):
     """symrnn's step; ``flush=False``: compiled with IEEE gradual underflow (no flush-to-zero)."""
     import symrnn
     import symrnn.tensor as T
-    old = symrnn.config.flush_subnormals
-    symrnn.config.flush_subnormals = flush
+    old = symrnn.config.flush_subnormals, symrnn.config.compile
+    # the timed steps must be numba's: compile in the foreground (the first call includes it)
+    symrnn.config.flush_subnormals, symrnn.config.compile = flush, "foreground"
     try:
         return theano_step(symrnn, T, spec, data, params, mode=mode)
     finally:
-        symrnn.config.flush_subnormals = old
+        symrnn.config.flush_subnormals, symrnn.config.compile = old
 
 
 def pytensor_step(spec, data, params):
