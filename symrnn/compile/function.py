@@ -263,7 +263,7 @@ class Function:
         ``share_memory`` and ``profile`` are accepted for Theano's signature.
         """
         import copy as _copy
-        memo = {id(s): s for s in self.shared_inputs}  # the same variables...
+        memo = {id(s): s for s in self.shared_inputs + self.update_targets}  # the same...
         for old, new in (swap or {}).items():  # ...but those swapped
             if not isinstance(new, SharedVariable) or new.type != old.type:
                 raise TypeError(f"{self.name}.copy: swap maps {old} ({old.type}) to {new!r}, "
