@@ -164,13 +164,13 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     fgraph = FunctionGraph(inputs + shared_in, exprs)
     mode_name = resolve_mode(mode)
     from symrnn.rewrite import rewrite_graph
-    rewrite_graph(fgraph, mode_name)
+    guard = mode if hasattr(mode, "compile_guarded") else None  # NanGuardMode
+    rewrite_graph(fgraph, mode_name, skip=guard.skip_rewrites if guard else ())
     backend = get_backend(mode_name)
     fgraph.label = _label(name)  # progress lines say which function compiles
-    thunk = backend.compile_graph(fgraph)
+    thunk = None if guard else backend.compile_graph(fgraph)  # (the guard compiles its own)
     f = Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
-                 thunk, fgraph, allow_input_downcast, name, mode_name, backend,
-                 guard=mode if hasattr(mode, "wrap_thunk") else None)
+                 thunk, fgraph, allow_input_downcast, name, mode_name, backend, guard=guard)
     f.return_internal_type = return_internal_type
     return f
 
@@ -238,10 +238,11 @@ class Function:
     def _link(self, thunk=None, backend=None):
         """Set what does not pickle: the backend, the compiled thunk (compiled here if None)."""
         self.backend = backend or get_backend(self.mode)
-        self.thunk = thunk or self.backend.compile_graph(self.maker.fgraph)
         if self.guard is not None:
-            self.thunk = self.guard.wrap_thunk(self.thunk, self.maker.fgraph, self.mode,
-                                               len(self.inputs))
+            self.thunk = self.guard.compile_guarded(self.backend, self.maker.fgraph, self.mode,
+                                                    len(self.inputs))
+        else:
+            self.thunk = thunk or self.backend.compile_graph(self.maker.fgraph)
         self._convert = getattr(self.backend, "filter_input", None)  # a GPU backend keeps
         self._prepare = getattr(self.backend, "prepare_shared", _host_value)  # GPU arrays
         self._run = fpmode.scoped(self.thunk) if self.flush_subnormals else self.thunk

@@ -9,11 +9,13 @@ AssertionError as in Theano) names the op, its output, and the user's line that 
 it; inside a scan also the step and the loop. The inputs of the function (and shared
 values, and constants of the graph) are checked too, and named.
 
-On the NumPy backend every node's outputs are checked as the graph runs (scan steps
-included). On numba (and CuPy) the compiled code runs as usual and its outputs and
-updates are checked; when one holds a bad value, the call is run again by the NumPy
-reference, node by node, to find the first op that produced it. A bad value that
-reaches no output or update is found on the NumPy backend only.
+Elementwise chains are not fused (``skip_rewrites``), so each op's own result is
+checked. On the NumPy backend every node's outputs are checked as the graph runs (scan
+steps included). On numba (and CuPy) the function is compiled with every intermediate
+value of the graph as an extra output, all checked after the call; when one holds a bad
+value, the call is run again by the NumPy reference, node by node, to find the first op
+that produced it (inside a scan step, the op and the step). A bad value made and masked
+within one scan step (``switch(isnan(a), 0, a)`` in the step) is found on NumPy only.
 """
 import threading
 
@@ -156,24 +158,38 @@ class NanGuardMode:
             _STATE.check = saved
         return [storage[id(o)] if id(o) in storage else np.array(o.data) for o in fgraph.outputs]
 
-    def wrap_thunk(self, thunk, fgraph, mode, n_explicit):
-        """``thunk`` (compiled for ``mode``) with every value it produces checked."""
+    skip_rewrites = ("fusion",)  # each op's result is checked, not a fused chain's
+
+    def compile_guarded(self, backend, fgraph, mode, n_explicit):
+        """A thunk running ``fgraph`` on ``backend`` (``mode``) with every value checked."""
         if mode == "NUMPY":
             def guarded(values):
                 self.check_inputs(fgraph, values, n_explicit)
                 return self.reference_run(fgraph, values)
-        else:
-            def guarded(values):
-                self.check_inputs(fgraph, values, n_explicit)
-                results = thunk(values)
-                for k, r in enumerate(results):
-                    what = self.problem(r)
-                    if what is not None:  # find the op that made it, on the reference
-                        host = [v.get() if hasattr(v, "get") and not isinstance(
-                            v, np.ndarray) else v for v in values]
-                        self.reference_run(fgraph, host)
-                        self._raise(what, f"output {k} of the compiled function ({mode}); "
-                                    "the NumPy reference found none")
-                return results
+            guarded.source = None
+            return guarded
+        from symrnn.compile.fgraph import FunctionGraph
+        outs = list(fgraph.outputs)
+        seen = set(map(id, outs)) | set(map(id, fgraph.inputs))
+        for node in fgraph.toposort():  # every intermediate value, as an extra output
+            for v in node.outputs:
+                if id(v) not in seen and getattr(v.type, "dtype", "bool") != "bool":
+                    seen.add(id(v))
+                    outs.append(v)
+        thunk = backend.compile_graph(FunctionGraph(fgraph.inputs, outs))
+        n_out = len(fgraph.outputs)
+
+        def guarded(values):
+            self.check_inputs(fgraph, values, n_explicit)
+            results = thunk(values)
+            for k, r in enumerate(results):
+                what = self.problem(r)
+                if what is not None:  # find the op that made it, on the reference
+                    host = [v.get() if hasattr(v, "get") and not isinstance(
+                        v, np.ndarray) else v for v in values]
+                    self.reference_run(fgraph, host)
+                    self._raise(what, f"value {k} of the compiled function ({mode}); "
+                                "the NumPy reference found none")
+            return list(results[:n_out])
         guarded.source = getattr(thunk, "source", None)
         return guarded

@@ -36,9 +36,9 @@ def disabled():
     return check_names(config.rewrites)
 
 
-def rewrite_graph(fgraph, mode):
-    """Run every enabled rewrite for ``mode`` on ``fgraph`` (in place)."""
-    off = disabled()
+def rewrite_graph(fgraph, mode, skip=()):
+    """Run every enabled rewrite for ``mode`` on ``fgraph`` (in place), but those in ``skip``."""
+    off = disabled() | set(skip)
     for name, fn, modes in REWRITES:
         if mode in modes and name not in off:
             fn(fgraph)

@@ -81,3 +81,14 @@ def test_theano_import_paths_and_pickling():
     f2 = pickle.loads(pickle.dumps(f))
     with pytest.raises(AssertionError, match="Elemwise{log}"):
         f2(np.array([-1.0, 1.0]))
+
+
+@pytest.mark.parametrize("mode", GUARDED)
+def test_a_nan_masked_later_is_still_found(mode):
+    x = T.vector("x")
+    y = T.log(x)  # NaN for x < 0, then masked: no output shows it
+    out = T.switch(T.isnan(y), 0.0, y).sum()
+    f = symrnn.function([x], out, mode=NanGuardMode(linker=mode))
+    assert f(np.array([1.0, np.e])) == pytest.approx(1.0)
+    with pytest.raises(AssertionError, match=r"NaN in output 0 of Elemwise{log}.*\n.*y = T.log"):
+        f(np.array([-1.0, 1.0]))
