@@ -105,3 +105,68 @@ def _verify_grad_with_fixed(fn, values, float_idx, eps, tol):
             args[i] = f
         return fn(*args)
     verify_grad(wrapped, [values[i] for i in float_idx], eps=eps, abs_tol=tol, rel_tol=tol)
+
+
+# ---- scans nested 1-3 deep ----
+
+def nest(fn, depth):
+    """``fn`` (symbolic tensors -> tensor, usually itself a scan) run ``depth - 1`` scans deep.
+
+    Every input gains ``depth - 1`` leading axes. Each added level scans over them and carries
+    a state h that scales the slices passed to the level below (so the inner loop's inputs
+    are computed inside the outer loop, as in an RNN of RNNs) and adds up the level's
+    results: ``h_t = 0.5 * h_{t-1} + tanh(sum(inner(x_t * (1 + 0.1 * h_{t-1}))))``."""
+    if depth <= 1:
+        return fn
+    inner = nest(fn, depth - 1)
+
+    def nested(*xs):
+        from symrnn.tensor import math as T
+        from symrnn.tensor.basic import constant
+        dtype = next((x.type.dtype for x in xs if x.type.dtype.startswith("float")), "float64")
+
+        def step(*args):
+            *slices, h = args
+            scale = 1 + h * np.asarray(0.1, dtype)
+            moved = [s * scale if s.type.dtype == dtype else s for s in slices]
+            y = T.cast(T.tanh(T.sum(inner(*moved))), dtype)
+            return h * np.asarray(0.5, dtype) + y
+        out, _ = symrnn.scan(step, sequences=list(xs), outputs_info=constant(
+            np.zeros((), dtype)))
+        return out
+    return nested
+
+
+def nested_values(values, depth, n=2):
+    """``values`` with ``depth - 1`` leading axes of length ``n`` (slightly varied copies)."""
+    out = [np.asarray(v) for v in values]
+    for _ in range(depth - 1):
+        out = [np.stack([v if v.dtype.kind != "f" else (v * (1 + 0.05 * k)).astype(v.dtype)
+                         for k in range(n)]) for v in out]
+    return out
+
+
+def compare_nested_grads(fn, values, depths=(1, 2, 3), wrt_shared=(), modes=None,
+                         verify_depths=(), eps=None, tol=None):
+    """``fn``'s value and gradients, nested 1-3 scans deep (``nest``), on every mode.
+
+    For each depth: the cost is the sum of the nested result; its value and its gradients
+    with respect to every float input and each shared variable in ``wrt_shared`` must be
+    the same on every compiled mode as on NUMPY; at the depths in ``verify_depths`` the
+    NUMPY gradient is also checked against finite differences (verify_grad)."""
+    from symrnn.tensor import math as T
+    for depth in depths:
+        vals = nested_values(values, depth)
+        inputs = symbolic_like(vals)
+        g = nest(fn, depth)
+        cost = T.sum(g(*inputs))
+        wrt = [x for x in inputs if x.type.dtype.startswith("float")] + list(wrt_shared)
+        outs = [cost] + symrnn.grad(cost, wrt, disconnected_inputs="ignore")
+        try:
+            compare_backends(inputs, outs, vals, modes=modes, on_unused_input="ignore")
+        except AssertionError as e:
+            raise AssertionError(f"nested {depth} deep (output 0: the cost, then gradients "
+                                 f"in input order): {e}") from None
+        if depth in verify_depths:
+            _verify_grad_with_fixed(g, vals, [i for i, v in enumerate(vals)
+                                              if v.dtype.kind == "f"], eps, tol)

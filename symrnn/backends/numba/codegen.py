@@ -70,6 +70,31 @@ def _balanced(text):
     return depth == 0
 
 
+MAX_NESTING = 16  # deeper expressions are named (Python's parser refuses ~200 parentheses)
+
+
+def nesting(expr):
+    """The deepest nesting of brackets in the source text ``expr``."""
+    depth = deepest = 0
+    for ch in expr:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def bounded(expr, fresh, emit_line):
+    """``expr``, or a new local holding it when it nests deeper than MAX_NESTING (a long
+    elementwise chain fused into one loop stays a sequence of statements)."""
+    if nesting(expr) <= MAX_NESTING:
+        return expr
+    name = fresh("e")
+    emit_line(f"{name} = {expr}")
+    return name
+
+
 def literal(value, dtype):
     """Source text for a scalar constant of ``dtype``."""
     v = np.asarray(value, dtype=dtype).item()
@@ -87,10 +112,15 @@ def literal(value, dtype):
 
 
 class Lazy:
-    """A value not yet computed: its element expression, shape and how to materialise it."""
+    """A value not yet computed: its element expression, shape and how to materialise it;
+    ``chain``: how many lazy values its expression inlines, itself included."""
 
-    def __init__(self, elem, shape, make, depth):
+    def __init__(self, elem, shape, make, depth, chain=1):
         self.elem, self.shape, self.make, self.depth = elem, shape, make, depth
+        self.chain = chain
+
+
+MAX_CHAIN = 64  # a longer chain of lazy values is materialised (bounded recursion)
 
 
 class Ctx:
@@ -120,6 +150,17 @@ class Ctx:
         finally:
             self.depth -= 1
 
+    @contextmanager
+    def scope(self):
+        """Names defined inside are forgotten on leaving: an inner graph's values live only
+        in its loop, and the same inner graph may be emitted again elsewhere in the source
+        (a nested scan recomputed inside a gradient's loop), where they must be computed anew."""
+        saved = dict(self.names), dict(self.lazy), set(self.alias)
+        try:
+            yield
+        finally:
+            self.names, self.lazy, self.alias = saved
+
     def fresh(self, prefix="t"):
         """A new local name: ``prefix`` and a number (arguments are named x_k, c_k: no clash)."""
         self.counter += 1
@@ -144,8 +185,11 @@ class Ctx:
         if alias:
             self.alias.add(id(var))
 
-    def set_lazy(self, var, elem, shape, make):
-        self.lazy[id(var)] = Lazy(elem, shape, make, self.depth)
+    def set_lazy(self, var, elem, shape, make, inputs=()):
+        """Leave ``var`` uncomputed; its expression will inline those of its lazy ``inputs``."""
+        chain = 1 + max((self.lazy[id(v)].chain for v in inputs if self.is_lazy(v)), default=0)
+        self.lazy[id(var)] = Lazy(elem, shape, make, self.depth, chain)
+        return chain <= MAX_CHAIN
 
     def name(self, var):
         """The local name holding ``var`` (materialising a lazy value here)."""

@@ -255,16 +255,17 @@ def _accumulators(op, node, plan, ctx, n, sums, carries, nonseqs):
         blockers.append(init)
         add = op.inner_outputs[op.n_rec + op.n_nit + c].owner.op
         finals.append((c, add(init, clone_replace([inc], repl)[0])))
-    for v, w in zip(w_in, nonseqs):
-        ctx.define(v, ctx.name(w), alias=id(w) in ctx.alias)
     fg = FunctionGraph(blockers, [f for _, f in finals])
     outer_clients, ctx.clients = ctx.clients, _clients(fg)
-    for inner in fg.toposort():
-        emit(inner.op, inner, ctx)
+    with ctx.scope():  # the op's inner placeholders are named only here
+        for v, w in zip(w_in, nonseqs):
+            ctx.define(v, ctx.name(w), alias=id(w) in ctx.alias)
+        for inner in fg.toposort():
+            emit(inner.op, inner, ctx)
+        names = []
+        for c, f in finals:
+            name = ctx.name(f)
+            names.append(f"{name}.copy()" if f.type.ndim and id(f) in ctx.alias else name)
     ctx.clients = outer_clients
-    for c, f in finals:
-        out = node.outputs[op.n_rec + op.n_nit + c]
-        name = ctx.name(f)
-        if f.type.ndim and id(f) in ctx.alias:
-            name = f"{name}.copy()"
-        ctx.define(out, name)
+    for (c, f), name in zip(finals, names):
+        ctx.define(node.outputs[op.n_rec + op.n_nit + c], name)

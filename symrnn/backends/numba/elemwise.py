@@ -1,5 +1,5 @@
 """Elemwise (scalar ops by name) and DimShuffle -> loops and index maps."""
-from symrnn.backends.numba.codegen import conv, emit, loops, np_dtype, tuple_text
+from symrnn.backends.numba.codegen import bounded, conv, emit, loops, np_dtype, tuple_text
 from symrnn.ops.elemwise import Composite, DimShuffle, Elemwise
 from symrnn.ops.reduction import Reduce
 from symrnn.types import upcast
@@ -87,7 +87,8 @@ def _fusable(node, ctx):
 def composite_body(scalar_op, args, in_dtypes, fresh):
     """(statements, expression) of a Composite's body on the argument expressions.
 
-    A value the body reads twice gets a local name (a statement); the others inline."""
+    A value the body reads twice, or one nested too deep to inline, gets a local name (a
+    statement); the others inline."""
     from symrnn.backends.numba.codegen import literal
     uses = {}
     for n in scalar_op.nodes:
@@ -105,6 +106,8 @@ def composite_body(scalar_op, args, in_dtypes, fresh):
             name = fresh("c")
             lines.append(f"{name} = {expr}")
             expr = name
+        else:
+            expr = bounded(expr, fresh, lines.append)
         vals[id(out)] = (expr, out.type.dtype)
     return lines, expr
 
@@ -154,8 +157,11 @@ def _elemwise(op, node, ctx):
         shape.append(n)
     inputs = list(node.inputs)
 
-    def elem(c, idx):
-        return _body(op, c, [c.elem(v, idx) for v in inputs], in_dtypes, dtype)[1]
+    def elem(c, idx):  # inlined into the reader's loop body, where statements may go first
+        lines, expr = _body(op, c, [c.elem(v, idx) for v in inputs], in_dtypes, dtype)
+        for text in lines:
+            c.line(text)
+        return bounded(expr, c.fresh, c.line)
 
     def make(c):
         name = c.fresh("a")
@@ -169,9 +175,8 @@ def _elemwise(op, node, ctx):
         return name
 
     pure = _pure(op)
-    if pure:
-        ctx.set_lazy(out, elem, shape, make)
-    if not pure or not _fusable(node, ctx):
+    short = pure and ctx.set_lazy(out, elem, shape, make, inputs)
+    if not short or not _fusable(node, ctx):
         ctx.define(out, make(ctx))
 
 
@@ -217,7 +222,9 @@ def _dimshuffle(op, node, ctx):
             c.alias.add(id(out))
         return name
 
-    ctx.set_lazy(out, elem, shape, make)
-    if out.type.ndim == 0:
+    short = ctx.set_lazy(out, elem, shape, make, [x])
+    if out.type.ndim and not short:
+        ctx.define(out, make(ctx))
+    elif out.type.ndim == 0:
         ctx.define(out, ctx.fresh("s"))
         ctx.line(f"{ctx.names[id(out)]} = {ctx.elem(x, ['0'] * x.type.ndim)}")

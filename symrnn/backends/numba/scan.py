@@ -106,7 +106,8 @@ def _scan(op, node, ctx):
             with ctx.block(f"if {ctx.elem(outs[-1], [])}:"):
                 ctx.line(f"{done} = {t} + 1")
                 ctx.line("break")
-    _loop(ctx, op, n, t, done, step)
+    with ctx.scope():
+        _loop(ctx, op, n, t, done, step)
     ctx.clients = outer_clients
     for j, b in enumerate(bufs):
         name = b if not op.as_while else f"{b}[:{op.lags[j]} + {done}]"
@@ -126,26 +127,21 @@ def _loop(ctx, op, n, t, done, step):
         with ctx.block(f"for {t} in range({n}):"):
             step()
         return
-    saved = dict(ctx.names), dict(ctx.lazy), set(ctx.alias)
-
-    def fresh_copy():  # each copy defines the inner graph's values anew
-        ctx.names, ctx.lazy, ctx.alias = dict(saved[0]), dict(saved[1]), set(saved[2])
     tb = ctx.fresh("tb")
     with ctx.block(f"for {tb} in range({n} // {u}):"):
         for i in range(u):
             ctx.line(f"# unrolled step {i + 1} of {u}")
             ctx.line(f"{t} = {tb} * {u} + {i}")
-            fresh_copy()
-            step()
-    fresh_copy()
+            with ctx.scope():  # each copy defines the inner graph's values anew
+                step()
     rest = f"for {t} in range({n} - {n} % {u}, {n}):"
-    if op.as_while:
-        with ctx.block(f"if {done} == {n}:"), ctx.block(rest):
-            step()
-    else:
-        with ctx.block(rest):
-            step()
-    fresh_copy()
+    with ctx.scope():
+        if op.as_while:
+            with ctx.block(f"if {done} == {n}:"), ctx.block(rest):
+                step()
+        else:
+            with ctx.block(rest):
+                step()
 
 
 def _store(ctx, node, buf, i, value):
