@@ -59,6 +59,23 @@ def _fit_type(target, value, what, allow_downcast=None):
     return patternbroadcast(value, target.type.broadcastable)
 
 
+def _fit_given(target, value, strict):
+    """The replacement of ``target`` in ``givens``. As in Theano 1.0 it must have target's
+    type (a value is typed as theano.shared types it: float32 data stays float32), except
+    for broadcastable flags it fixes; ``rebuild_strict=False`` lets any type through (the
+    graph is then rebuilt around it)."""
+    from symrnn.tensor.basic import as_tensor_variable, constant
+    if not isinstance(value, Variable):
+        data = np.asarray(value)
+        if strict and (data.dtype != target.type.dtype or data.ndim != target.type.ndim):
+            raise TypeError(f"function: the given for {target} must have type {target.type}, "
+                            f"got a {data.dtype} value with {data.ndim} dimensions (shape "
+                            f"{data.shape}); convert it first, e.g. "
+                            f"np.asarray(value, dtype='{target.type.dtype}')")
+        return _fit_type(target, data, "the given") if strict else constant(data)
+    return _fit_type(target, value, "the given") if strict else as_tensor_variable(value)
+
+
 def resolve_mode(mode):
     """The backend name for ``mode`` (None means config.mode)."""
     mode = mode or config.mode
@@ -127,11 +144,12 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         if any(t is target for t, _ in update_pairs):
             raise ValueError(f"function: {target} is updated twice")
         update_pairs.append((target, _fit_type(target, value, "the update")))
-    given_pairs = [(k, _fit_type(k, v, "the given", allow_input_downcast))
-                   for k, v in _pairs(givens, "givens")]
-    for k, _ in given_pairs:
+    given_pairs = []
+    for k, v in _pairs(givens, "givens"):
         if not isinstance(k, Variable):
             raise TypeError(f"function: a givens key must be a symbolic variable, got {k!r}")
+        given_pairs.append((k, _fit_given(k, v, rebuild_strict)))
+    retyped = any(v.type != k.type for k, v in given_pairs)
 
     # a private copy of the graph: rewrites may edit it, the user's graph stays as it is
     exprs = out_list + [v for _, v in update_pairs]
@@ -143,7 +161,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         skip |= {id(k) for k, _ in given_pairs}
         exprs, update_pairs = _add_default_updates(exprs, update_pairs, skip)
     # cloned together, a draw and its default update stay one node
-    exprs = clone_replace(exprs, dict(given_pairs), copy_inputs=True, rebuild=False)
+    exprs = clone_replace(exprs, dict(given_pairs), copy_inputs=True, rebuild=retyped)
     roots = graph_inputs(exprs, blockers=inputs)
     root_ids = set(map(id, roots))
     input_ids = set(map(id, inputs))
@@ -172,6 +190,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     f = Function(inputs, shared_in, [t for t, _ in update_pairs], len(out_list), single,
                  thunk, fgraph, allow_input_downcast, name, mode_name, backend, guard=guard)
     f.return_internal_type = return_internal_type
+    f.return_none = outputs is None  # Theano: function(ins, None, updates=...)() is None
     return f
 
 
@@ -228,6 +247,7 @@ class Function:
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
         self.output_storage = None
         self.return_internal_type = False  # True: outputs stay on the backend's device
+        self.return_none = False
         # per-call work kept small: messages and backend hooks are looked up once
         self._what = [f"{self.name}: input {i} ({v})" for i, v in enumerate(inputs)]
         # flush-to-zero for the call on the CPU (read now; CuPy's kernels carry -ftz instead)
@@ -338,7 +358,7 @@ class Function:
             outs = [self.backend.to_host(o) for o in outs]
         if self.single:
             return outs[0]
-        return outs
+        return None if self.return_none else outs
 
     @property
     def compiling(self):

@@ -18,7 +18,7 @@ def test_outputs_forms(mode):
     out = theano.function([x], [x * 2, x + 1], mode=mode)([1.0])
     assert isinstance(out, list) and len(out) == 2
     assert theano.function([x], [], mode=mode, on_unused_input="ignore")([1.0]) == []
-    assert theano.function([x], None, mode=mode, on_unused_input="ignore")([1.0]) == []
+    assert theano.function([x], None, mode=mode, on_unused_input="ignore")([1.0]) is None
 
 
 def test_updates_apply_after_outputs_together(mode):
@@ -124,3 +124,24 @@ def test_outputs_do_not_alias_inputs_or_shared(mode):
     out_x[0] = 5
     out_s[0] = 5
     assert a[0] == 1 and s.get_value()[0] == 0
+
+
+def test_givens_that_change_the_type_are_a_type_error_as_in_theano():
+    x = T.dmatrix("x")
+    for value in (np.zeros((2, 2), dtype="float32"), np.zeros(3), T.fmatrix("f"), T.dvector()):
+        with pytest.raises(TypeError, match="the given for x must have type"):
+            theano.function([], (x * 2).sum(), givens={x: value}, on_unused_input="ignore")
+    f = theano.function([], (x * 2).sum(), givens={x: np.ones((2, 2))}, mode="NUMPY")
+    assert f() == 8.0
+    # rebuild_strict=False lets another type through: the graph is rebuilt around it
+    g = theano.function([], (x * 2).sum(), givens={x: np.ones((2, 2), "float32")},
+                        rebuild_strict=False, mode="NUMPY")
+    assert g() == 8.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_function_with_outputs_none_returns_none(mode):
+    s = theano.shared(np.float64(0.0), name="s")
+    f = theano.function([], None, updates=[(s, s + 1)], mode=mode)
+    assert f() is None and s.get_value() == 1.0
+    assert theano.function([], [], updates=[(s, s + 1)], mode=mode)() == []
