@@ -19,6 +19,12 @@ def _float_input(op, x):
     return x if x.type.dtype == dtype else cast(x, dtype)
 
 
+def _row_of_vector(x):
+    """A vector as a (1, n) row: Theano 1.0's Softmax and LogSoftmax return a row for a
+    vector (classic RNN code indexes ``T.nnet.softmax(h_t.dot(W) + b)[0]``)."""
+    return x.dimshuffle("x", 0) if x.type.ndim == 1 else x
+
+
 def _shifted(x):
     """x minus its maximum over the last axis (0 where that maximum is not finite)."""
     m = np.max(x, axis=-1, keepdims=True, initial=-np.inf)
@@ -29,7 +35,7 @@ class Softmax(Op):
     """exp(x) / sum(exp(x)) over the last axis, computed as exp(x - max(x)) / ..."""
 
     def make_node(self, x):
-        x = _float_input("Softmax", x)
+        x = _row_of_vector(_float_input("Softmax", x))
         return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs):
@@ -47,7 +53,7 @@ class LogSoftmax(Op):
     """log(softmax(x)) over the last axis: x - max - log(sum(exp(x - max)))."""
 
     def make_node(self, x):
-        x = _float_input("LogSoftmax", x)
+        x = _row_of_vector(_float_input("LogSoftmax", x))
         return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs):

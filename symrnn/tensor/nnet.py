@@ -18,12 +18,14 @@ def relu(x, alpha=0):
 
 
 def softmax(x):
-    """exp(x) / sum(exp(x)) over the last axis (row-wise for a matrix)."""
+    """exp(x) / sum(exp(x)) over the last axis (row-wise for a matrix); a vector gives a
+    (1, n) row, as in Theano 1.0."""
     return _softmax_op(x)
 
 
 def log_softmax(x):
-    """log(softmax(x)) over the last axis, computed without overflow."""
+    """log(softmax(x)) over the last axis, computed without overflow (a vector gives a
+    (1, n) row, as in Theano 1.0)."""
     return _log_softmax_op(x)
 
 

@@ -171,6 +171,7 @@ def test_core_ops(cp):
             T.alloc(v[0], 2, 3), x[1], x[i, 1:3], x[::-1, ::2], x[-1, -1],
             T.set_subtensor(x[1:, 0], v[:2]), T.inc_subtensor(x[i], 1.5), T.shape(x),
             T.nnet.softmax(x), T.nnet.log_softmax(x), T.cumsum(x, axis=1),
+            T.nnet.softmax(v), T.nnet.log_softmax(v), T.grad(T.nnet.softmax(v)[0, 1], v),
             T.sort(v), T.argsort(v), T.arange(i, dtype="float64"), x.shape[0] * 2 + i]
     values = [rand(3, 4), rand(3, 4), rand(4), rand(2, 3, 4), np.int64(2)]
     compare_backends([x, y, v, t3, i], outs, values, modes=["CUPY"])

@@ -19,8 +19,36 @@ def np_softmax(x):
 @pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), (3, 1)])
 def test_softmax_and_log_softmax_any_ndim(shape):
     x = R.normal(size=shape)
-    check_op(T.nnet.softmax, [x], np_softmax)
-    check_op(T.nnet.log_softmax, [x], lambda x: np.log(np_softmax(x)))
+    row = (lambda y: y[None]) if x.ndim == 1 else (lambda y: y)  # Theano 1.0: a vector -> a row
+    check_op(T.nnet.softmax, [x], lambda x: row(np_softmax(x)))
+    check_op(T.nnet.log_softmax, [x], lambda x: row(np.log(np_softmax(x))))
+
+
+def test_softmax_of_a_vector_is_a_row_as_in_theano():
+    v = T.dvector("v")
+    for f in (T.nnet.softmax, T.nnet.log_softmax):
+        assert f(v).type.broadcastable == (True, False)
+    x = R.normal(size=5)
+    check_op(lambda v: T.nnet.softmax(v)[0] * T.arange(5), [x], np_softmax(x) * np.arange(5))
+    check_op(lambda v: T.log(T.nnet.softmax(v))[0, 2], [x], np.log(np_softmax(x))[2])
+
+    # the classic RNN tutorial (rnnslu): a (1, n) row per step, s[:, 0, :] after the scan
+    def rnn(X, W):
+        def step(x_t, h_tm1):
+            h_t = T.tanh(x_t + T.dot(h_tm1, W))
+            return [h_t, T.nnet.softmax(T.dot(h_t, W))]
+        [h, s], _ = symrnn.scan(step, sequences=X, outputs_info=[T.zeros_like(X[0]), None])
+        assert s.type.ndim == 3
+        return s[:, 0, :]
+
+    def rnn_np(X, W):
+        h, out = np.zeros(X.shape[1]), []
+        for x_t in X:
+            h = np.tanh(x_t + h @ W)
+            out.append(np_softmax(h @ W))
+        return np.array(out)
+    xv, wv = R.normal(size=(4, 3)), R.normal(size=(3, 3)) * 0.5
+    check_op(rnn, [xv, wv], rnn_np)
 
 
 def test_softmax_is_stable_for_large_logits():
