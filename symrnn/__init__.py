@@ -11,6 +11,8 @@ from symrnn.printing import debugprint, dprint, pp, pprint  # noqa: F401
 from symrnn import printing  # noqa: F401
 from symrnn.shared import SharedVariable, shared  # noqa: F401
 from symrnn.graph import Variable, Constant, Apply, Op, clone_replace  # noqa: F401
+from symrnn.updates import OrderedUpdates  # noqa: F401
+from symrnn import gradient  # noqa: F401
 
 clone = clone_replace
 __version__ = "0.1.0"

@@ -28,7 +28,8 @@ def _connected(cost_vars, wrt, consider_constant):
             if id(var) in wrt_ids:
                 depends[id(var)] = True
                 continue
-            if var.owner is None or id(var) in blockers:
+            if var.owner is None or id(var) in blockers or getattr(
+                    var.owner.op, "disconnects", False):
                 depends[id(var)] = False
                 continue
             if not expanded:
@@ -234,3 +235,35 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
     out = [jacobian(grad(cost, w, consider_constant, disconnected_inputs), w,
                     consider_constant, disconnected_inputs) for w in wrt_list]
     return out[0] if single else out
+
+
+# ---- identities that change the gradient (theano.gradient) ----
+
+def zero_grad(x):
+    """x, whose gradient is zero (the cost still counts as depending on x)."""
+    from symrnn.ops.gradient_ops import GradientOp
+    return GradientOp("zero")(x)
+
+
+consider_constant = zero_grad
+
+
+def disconnected_grad(x):
+    """x, through which no gradient flows: a cost depending on an input only through it
+    is disconnected from that input (grad raises DisconnectedInputError)."""
+    from symrnn.ops.gradient_ops import GradientOp
+    return GradientOp("disconnected")(x)
+
+
+def grad_clip(x, lower_bound, upper_bound):
+    """x, whose gradient is clipped elementwise to [lower_bound, upper_bound]."""
+    from symrnn.ops.gradient_ops import GradientOp
+    if not lower_bound <= upper_bound:
+        raise ValueError(f"grad_clip: lower_bound {lower_bound} > upper_bound {upper_bound}")
+    return GradientOp("clip", float(lower_bound), float(upper_bound))(x)
+
+
+def grad_scale(x, multiplier):
+    """x, whose gradient is multiplied by ``multiplier``."""
+    from symrnn.ops.gradient_ops import GradientOp
+    return GradientOp("scale", float(multiplier))(x)

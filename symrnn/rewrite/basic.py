@@ -20,6 +20,18 @@ def _constant(var, value):
     return TensorConstant(var.type, np.asarray(value, dtype=var.type.dtype), name=None)
 
 
+@register("gradient_ops")
+def gradient_ops(fgraph):
+    """Drop zero_grad, grad_clip ... (symrnn/ops/gradient_ops.py): the gradient is built."""
+    from symrnn.ops.gradient_ops import GradientOp
+    repl = {}
+    for node in fgraph.toposort():
+        node.inputs = [repl.get(id(v), v) for v in node.inputs]
+        if isinstance(node.op, GradientOp):
+            repl[id(node.outputs[0])] = node.inputs[0]
+    fgraph.outputs = [repl.get(id(v), v) for v in fgraph.outputs]
+
+
 @register("constant_folding")
 def constant_folding(fgraph):
     """Compute nodes whose inputs are all constants once, at compile time."""

@@ -56,3 +56,49 @@ def binary_crossentropy(output, target):
     """-(target * log(output) + (1 - target) * log(1 - output)), elementwise."""
     output, target = as_tensor_variable(output), as_tensor_variable(target)
     return -(target * log(output) + (1 - target) * log(1 - output))
+
+
+# ---- more of Theano 1.0's T.nnet ----
+
+logsoftmax = log_softmax  # Theano's spelling
+
+
+def hard_sigmoid(x):
+    """clip(0.2 * x + 0.5, 0, 1): Theano's piecewise-linear sigmoid."""
+    from symrnn.tensor.math import clip
+    x = as_tensor_variable(x)
+    return clip(x * 0.2 + 0.5, 0, 1)
+
+
+def elu(x, alpha=1):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    from symrnn.tensor.math import expm1, switch
+    x = as_tensor_variable(x)
+    return switch(x > 0, x, alpha * expm1(x))
+
+
+def selu(x):
+    """The scaled exponential linear unit (Klambauer et al. 2017), Theano's constants."""
+    return 1.0507009873554804934193349852946 * elu(x, 1.6732632423543772848170429916717)
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    x = as_tensor_variable(x)
+    return x / (1 + abs(x))
+
+
+def sigmoid_binary_crossentropy(output, target):
+    """binary_crossentropy(sigmoid(output), target) from the logits ``output``, computed
+    as softplus(output) - target * output (finite for any logit)."""
+    output, target = as_tensor_variable(output), as_tensor_variable(target)
+    return softplus(output) - target * output
+
+
+def crossentropy_categorical_1hot(coding_dist, true_one_of_n):
+    """-log(coding_dist[i, true_one_of_n[i]]) per row (integer labels)."""
+    p, t = as_tensor_variable(coding_dist), as_tensor_variable(true_one_of_n)
+    if p.type.ndim != 2 or t.type.ndim != 1 or not t.type.dtype.startswith(("int", "uint")):
+        raise op_error("crossentropy_categorical_1hot", f"needs a matrix and a vector of "
+                       f"integer labels, got {p.type} and {t.type}", TypeError)
+    return categorical_crossentropy(p, t)
