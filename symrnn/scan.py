@@ -27,17 +27,19 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             # a sequence: x, or (x, taps); an output: None (not fed back), its initial
             # value, or (its values before step 0, oldest first; negative taps)
             seqs = [s if isinstance(s, tuple) else (s, [0]) for s in sequences]
-            seqs = [(x[::-1] if go_backwards else x, taps) for x, taps in seqs]
             first = [-min(min(taps), 0) for x, taps in seqs]   # first t where all taps exist
             lens = [len(x) - f - max(max(taps), 0) for (x, taps), f in zip(seqs, first)]
-            n = min(lens + ([n_steps] if n_steps is not None else []))
+            n = min(lens) if n_steps is None else n_steps   # n_steps > a len: ValueError
+            # tap k of a sequence reads the slice x[f + k : f + k + len]; go_backwards
+            # walks each slice from its end (Theano cuts the taps first)
+            at = [[L - 1 - t if go_backwards else t for t in range(n)] for L in lens]
             past = [None if o is None else list(o[0]) if isinstance(o, tuple) else [o]
                     for o in outputs_info]                       # fed-back values so far
             taps = [None if o is None else o[1] if isinstance(o, tuple) else [-1]
                     for o in outputs_info]
             results = None
             for t in range(n):
-                args = [x[f + t + k] for (x, ks), f in zip(seqs, first) for k in ks]
+                args = [x[f + a[t] + k] for (x, ks), f, a in zip(seqs, first, at) for k in ks]
                 args += [p[len(p) + k] for p, ks in zip(past, taps) if p is not None
                          for k in ks]
                 outs = fn(*args, *non_sequences)
@@ -62,16 +64,20 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         Returns outputs, and optionally an updates dict and/or ``until(cond)``.
     sequences : variable, dict(input=x, taps=[...]) or a list of them
         Taps are ints (default [0]); step t reads ``x[t + k]`` (shifted so that
-        the first step is valid). The loop runs over the shortest sequence.
+        the first step is valid). Without n_steps the loop runs over the shortest sequence.
     outputs_info : list of None, initial values or dict(initial=x0, taps=[-k, ..., -1])
         None: an output not fed back. An initial value: fed back as tap -1.
-        With other taps ``x0`` has a leading axis of length ``k`` (oldest first).
+        With other taps ``x0`` has a leading axis of length ``k`` (oldest first); fn
+        receives the taps in the order given (taps=[-1, -2]: h[t-1], then h[t-2]).
     non_sequences : list of variables passed unchanged to every step.
         Shared and outer variables used by ``fn`` without being passed are found
         and passed too (gradients reach them); ``strict=True`` forbids that.
-    n_steps : int or integer scalar; at most this many steps (required without sequences).
+    n_steps : int or integer scalar; the number of steps (required without sequences; a
+        sequence shorter than this raises ValueError; with until: at most this many).
     truncate_gradient : int; when > 0 the gradient goes back only that many steps.
     go_backwards : bool; iterate the sequences from the end (outputs in iteration order).
+        As in Theano each tap's slice is cut first and then walked from its end: x=[0..4],
+        taps [-1, 0] give the steps (3, 4), (2, 3), (1, 2), (0, 1).
     unroll : int k; the compiled loop (numba) runs k steps per iteration: its source
         repeats the step body k times, then a loop runs the last ``n % k`` steps. The
         gradient's backward loop is unrolled too. Same results; NumPy ignores it.
@@ -91,6 +97,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     n = _n_steps(n_steps, seq_outer)
     rec = _outputs_info(outputs_info)
     rec_outer, rec_taps = [], []
+    op_info = dict(zip(builtins.map(id, inner_ins), info))  # placeholder -> (label, source)
     for j, entry in enumerate(rec):
         if entry is None:
             continue
@@ -98,14 +105,16 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         base = init.name or f"out{j}"
         tap_type = init.type if taps == [-1] else init.type.clone(
             broadcastable=init.type.broadcastable[1:])
-        for k in taps:
-            ph = tap_type(f"{base}[t{k}]")
+        phs = {}
+        for k in taps:  # fn receives the taps in the order given (Theano's)
+            phs[k] = ph = tap_type(f"{base}[t{k}]")
             args.append(ph)
-            inner_ins.append(ph)
             info.append((ph.name, f"outputs_info[{j}]" + (f" tap {k}" if taps != [-1] else "")))
+            op_info[id(ph)] = info[-1]
+        inner_ins.extend(phs[k] for k in sorted(taps))  # the op takes them oldest first
         buf = init.dimshuffle(["x"] + list(range(init.type.ndim))) if taps == [-1] else init
         rec_outer.append(buf)
-        rec_taps.append(tuple(taps))
+        rec_taps.append(tuple(sorted(taps)))
     nonseqs = [as_tensor_variable(v) for v in _as_list(non_sequences)]
     ns_ph = [v.type(v.name) for v in nonseqs]
     for i, v in enumerate(nonseqs):
@@ -166,7 +175,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                     + (c if as_while else []), len(seq_outer),
                     rec_taps, len(nit_idx) + len(extra), len(shared_upd), as_while=as_while,
                     truncate_gradient=tg, name=name, unroll=unroll,
-                    arg_info=info[:n_in] + info_carry + info[n_in:] + info_free)
+                    arg_info=[op_info[id(v)] for v in inner_ins] + info_carry + info[n_in:]
+                    + info_free)
     if checkpoint is not None:
         from symrnn.scan_checkpoint import checkpointed
         outs, new_updates = checkpointed(
@@ -240,13 +250,13 @@ def _sequences(sequences, go_backwards, args, inner_ins, info):
                            "leading (time) axis", TypeError)
         if not all(isinstance(k, int) for k in taps):
             raise TypeError(f"scan: taps of sequences[{i}] must be ints, got {taps}")
-        if go_backwards:
-            x = x[::-1]
         lo, hi = min(min(taps), 0), max(max(taps), 0)
         base = s["input"].name if isinstance(s, dict) else x.name
         base = base or (s.name if isinstance(s, Variable) else None) or f"sequences[{i}]"
         for k in taps:
             part = x[k - lo:-(hi - k)] if hi - k else x[k - lo:]
+            if go_backwards:  # Theano cuts the taps first, then walks each cut from its end
+                part = part[::-1]
             ph = x.type.clone(broadcastable=x.type.broadcastable[1:])(
                 f"{base}[t]" if k == 0 else f"{base}[t{k:+d}]")
             outer.append(part)
@@ -257,7 +267,8 @@ def _sequences(sequences, go_backwards, args, inner_ins, info):
 
 
 def _n_steps(n_steps, seqs):
-    """The int64 number of steps: the shortest sequence, cut by ``n_steps``."""
+    """The int64 number of steps: ``n_steps`` when given (the loop then refuses a sequence
+    shorter than that, as Theano does), else the shortest sequence."""
     from symrnn.tensor import math as T
     from symrnn.tensor.basic import as_tensor_variable, constant
     import numpy as np
@@ -275,7 +286,7 @@ def _n_steps(n_steps, seqs):
         if n_steps.type.ndim != 0 or not n_steps.type.dtype.startswith(("int", "uint")):
             raise op_error("scan", f"n_steps must be an integer scalar, got {n_steps.type}; "
                            "use T.cast(n, 'int64')", TypeError)
-        lengths.append(T.cast(n_steps, "int64"))
+        return T.cast(n_steps, "int64")
     n = lengths[0]
     for other in lengths[1:]:
         n = T.minimum(n, other)
@@ -283,7 +294,7 @@ def _n_steps(n_steps, seqs):
 
 
 def _outputs_info(outputs_info):
-    """Per output: None (mapped) or (initial value, ascending negative taps)."""
+    """Per output: None (mapped) or (initial value, negative taps in the order given)."""
     from symrnn.tensor.basic import as_tensor_variable
     out = []
     for j, e in enumerate(_as_list(outputs_info)):
@@ -291,15 +302,15 @@ def _outputs_info(outputs_info):
             if e.get("initial") is None:
                 out.append(None)
                 continue
-            taps = sorted(set(_as_list(e.get("taps", [-1]))))
+            taps = list(dict.fromkeys(_as_list(e.get("taps", [-1]))))  # order kept
             if not taps or any(not isinstance(k, int) or k >= 0 for k in taps):
                 raise op_error("scan", f"outputs_info[{j}] taps must be negative ints, got "
                                f"{e.get('taps')}", ValueError)
             init = as_tensor_variable(e["initial"])
             if taps != [-1] and init.type.ndim == 0:
                 raise op_error("scan", f"outputs_info[{j}] has taps {taps}, so its initial "
-                               f"value needs a leading axis of length {-taps[0]} (the "
-                               f"{-taps[0]} previous values), got {init.type}", ValueError)
+                               f"value needs a leading axis of length {-min(taps)} (the "
+                               f"{-min(taps)} previous values), got {init.type}", ValueError)
             out.append((init, taps))
         elif e is None:
             out.append(None)

@@ -115,6 +115,11 @@ CASES = {
                         dict(sequences=["x", "y"], outputs_info=["h0"], non_sequences=["w"],
                              n_steps=3)),
     "shortest sequence": (lambda x, y: x * y, dict(sequences=["x", ("y", [-1])])),
+    "go_backwards with taps": (lambda a, b, h: h * 0.5 + a * 10 + b,
+                               dict(sequences=[("x", [-1, 1])], outputs_info=["h0"],
+                                    go_backwards=True)),
+    "output taps out of order": (lambda f1, f2: f1 * 2 - f2 * 3,
+                                 dict(outputs_info=[("f0", [-1, -2])], n_steps=4)),
 }
 
 

@@ -218,23 +218,31 @@ class Scan(Op):
             self._thunk = run
         return self._thunk
 
-    def perform(self, node, inputs):
-        n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
-        n = int(n_steps)
+    def check_steps(self, node, n, seqs, inits):
+        """Refuse a loop of ``n`` steps whose sequences or initial values do not fit it
+        (every backend calls this before its loop)."""
         if n <= 0:
             raise op_error(str(self), f"the loop would run {n} steps: sequences must not be "
                            "empty (after taps) and n_steps must be positive", ValueError,
                            node.trace)
         for i, s in enumerate(seqs):
             if len(s) < n:
-                raise op_error(str(self), f"sequence {i} has {len(s)} entries, fewer than the "
-                               f"{n} steps", ValueError, node.trace)
-        bufs = []
+                raise op_error(str(self), f"sequence is shorter than the required number "
+                               f"of steps: sequence {i} has {len(s)} entries, fewer than the "
+                               f"{n} steps (n_steps; the sequence's taps already cut)",
+                               ValueError, node.trace)
         for j, (x0, lag) in enumerate(zip(inits, self.lags)):
             if x0.shape[0] != lag:
                 raise op_error(str(self), f"the initial value of output {j} has {x0.shape[0]} "
                                f"rows (shape {x0.shape}) but its taps {list(self.rec_taps[j])} "
                                f"need {lag}", ValueError, node.trace)
+
+    def perform(self, node, inputs):
+        n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
+        n = int(n_steps)
+        self.check_steps(node, n, seqs, inits)
+        bufs = []
+        for j, (x0, lag) in enumerate(zip(inits, self.lags)):
             buf = np.empty((lag + n,) + x0.shape[1:], dtype=node.outputs[j].type.dtype)
             buf[:lag] = x0
             bufs.append(buf)

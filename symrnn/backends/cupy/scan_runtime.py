@@ -20,21 +20,6 @@ from symrnn.ops.scan import Scan
 BLOCK = 256
 
 
-def _check_steps(op, node, n, seqs, inits):
-    if n <= 0:
-        raise op_error(str(op), f"the loop would run {n} steps: sequences must not be empty "
-                       "(after taps) and n_steps must be positive", ValueError, node.trace)
-    for i, s in enumerate(seqs):
-        if len(s) < n:
-            raise op_error(str(op), f"sequence {i} has {len(s)} entries, fewer than the {n} "
-                           "steps", ValueError, node.trace)
-    for j, (x0, lag) in enumerate(zip(inits, op.lags)):
-        if x0.shape[0] != lag:
-            raise op_error(str(op), f"the initial value of output {j} has {x0.shape[0]} rows "
-                           f"(shape {x0.shape}) but its taps {list(op.rec_taps[j])} need {lag}",
-                           ValueError, node.trace)
-
-
 def _store(op, node, buf, i, value, t, what):
     if value.shape != buf.shape[1:]:
         raise op_error(str(op), f"step {t} produced {what} of shape {value.shape}, but it must "
@@ -53,7 +38,7 @@ def host_loop(op, node):
     def run(n_steps, *rest):
         n = int(n_steps)
         _, seqs, inits, carries, nonseqs = op.split_outer([n_steps] + list(rest))
-        _check_steps(op, node, n, seqs, inits)
+        op.check_steps(node, n, seqs, inits)
         bufs = []
         for j, (x0, lag) in enumerate(zip(inits, op.lags)):
             buf = cp.empty((lag + n,) + x0.shape[1:], dtype=node.outputs[j].type.dtype)
@@ -169,7 +154,7 @@ class FusedScan:
         op, plan = self.op, self.plan
         n = int(n_steps)
         _, seqs, inits, carries, nonseqs = op.split_outer([n_steps] + list(rest))
-        _check_steps(op, self.node, n, seqs, inits)
+        op.check_steps(self.node, n, seqs, inits)
         fit = self.layout(n, seqs, inits, carries, nonseqs)
         if fit is None:
             return self.fallback(n_steps, *rest)
