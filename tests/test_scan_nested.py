@@ -41,8 +41,8 @@ def _tanh_rnn(w):
 
 # each case: (step graph of its inputs, input values); nested 1-3 deep by the helper
 CASES = {
-    "tanh_rnn": lambda w: (_tanh_rnn(w), [np.linspace(-1, 1, 6).reshape(3, 2),
-                                         np.array([0.1, -0.2])]),
+    "tanh_rnn": lambda w: (
+        _tanh_rnn(w), [np.linspace(-1, 1, 6).reshape(3, 2), np.array([0.1, -0.2])]),
     "taps_backwards": lambda w: (lambda x, h0: symrnn.scan(
         lambda a, b, h2, h1: T.tanh(a * w + b * h1 - 0.3 * h2),
         sequences=dict(input=x, taps=[-1, 1]), go_backwards=True,
