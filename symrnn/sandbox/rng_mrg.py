@@ -8,7 +8,6 @@ them against L'Ecuyer's own implementation); ``normal`` (Box-Muller on one
 uniform draw of 60 * 256 streams) and ``binomial`` (``u < p``) are built from
 them as Theano builds them.
 """
-import numpy as np
 
 from symrnn.ops import random as R
 from symrnn.ops.random import guess_n_streams  # noqa: F401  (Theano's name)
