@@ -175,6 +175,11 @@ def test_get_value_set_value_restore_a_stream():
     r.seed(89234)
     rv.rng.set_value(r, borrow=True)
     assert not np.allclose(f(), v2)
+    srng[rv.rng] = np.random.RandomState(5)  # Theano code hands a RandomState: it seeds one
+    a = f()
+    srng[rv.rng] = np.random.RandomState(5)
+    np.testing.assert_array_equal(f(), a)
+    assert srng[rv.rng].shape == (4, 6)  # one stream per number for 4 numbers (Theano)
 
 
 def test_no_default_updates_true_and_list():

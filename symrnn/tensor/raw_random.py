@@ -47,6 +47,11 @@ class RandomStateSharedVariable(SharedVariable):
         return value.view(RandomState) if isinstance(value, np.ndarray) else value
 
     def set_value(self, value, borrow=False):
+        """Set the state: a RandomState / int32 (n_streams, 6) array, or (as Theano code
+        does) a numpy.random.RandomState, from which a new state is seeded."""
+        if isinstance(value, np.random.RandomState):
+            n = self.get_value(borrow=True).shape[0]
+            value = R.substreams(seed_state(int(value.randint(2 ** 30))), n)
         if isinstance(value, np.ndarray):
             value = value.view(np.ndarray)
         super().set_value(value, borrow)
