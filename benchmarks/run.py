@@ -91,7 +91,7 @@ def main(argv=None):
     print("| workload | " + " | ".join(f"{n} ms" for n in names) + " | " +
           " | ".join(f"{n}/NUMBA" for n in names if n != "NUMBA") + " | " +
           " | ".join(f"{n} first s" for n in names) + " | loss |")
-    print("|" + "---|" * (2 + 3 * len(names) - 1 + 1))
+    print("|" + "---|" * (1 + 3 * len(names)))
     for wname, spec in wl.specs(args.t3).items():
         if wname not in args.only.split(","):
             continue

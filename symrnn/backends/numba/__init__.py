@@ -204,9 +204,11 @@ def _load_cached(source, sig):
 
 
 def _prep(v, dtype):
-    """``v`` as the compiled code's argument type: a writeable C-contiguous ``dtype`` array."""
-    if type(v) is np.ndarray and v.dtype == dtype and v.flags.c_contiguous and \
-            v.flags.writeable:
+    """``v`` as the compiled code's argument type: a writeable C-contiguous ``dtype`` array.
+
+    Called per argument per call: ``flags.carray`` (C-contiguous, aligned, writeable) is one
+    flags object where two lookups made two, and a dtype is checked by identity first."""
+    if type(v) is np.ndarray and (v.dtype is dtype or v.dtype == dtype) and v.flags.carray:
         return v
     return np.array(v, dtype=dtype, order="C")
 
