@@ -12,6 +12,16 @@ import by_hand  # noqa: E402
 import workloads as wl  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _keep_floatx():
+    """workloads.py sets config.floatX = 'float32' (as a benchmark run wants): put it back, or
+    every later test of the suite would build float32 graphs."""
+    import symrnn
+    old = symrnn.config.floatX
+    yield
+    symrnn.config.floatX = old
+
+
 def _small(spec):
     """The workload at sizes the NumPy backend runs in a moment."""
     return dict(spec, T=min(spec["T"], 6), B=min(spec["B"], 5))
