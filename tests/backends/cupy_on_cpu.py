@@ -121,7 +121,12 @@ class ndarray:
     T = property(lambda self: ndarray(self._a.T))
     flags = property(lambda self: self._a.flags)
 
+    def __reduce__(self):  # pickles as CuPy's: back to a device array
+        return ndarray, (np.array(self._a),)
+
     def __getattr__(self, name):
+        if name.startswith("__") or name == "_a":  # (before __init__, as in unpickling)
+            raise AttributeError(name)
         cupy_api.check_exists(f"cupy.ndarray.{name}")
         return _wrap_fn(getattr(self._a, name), f"cupy.ndarray.{name}", method=True)
 

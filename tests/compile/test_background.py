@@ -21,6 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture
 def cold(tmp_path, monkeypatch):
     """Background compile into an empty compile cache."""
+    if theano.config.mode != "NUMBA":  # (--cupy-on-cpu): the background compile is numba's
+        monkeypatch.setattr(theano.config, "mode", "NUMBA")
     monkeypatch.setattr(theano.config, "compile", "background")
     monkeypatch.setattr(theano.config, "compiledir", str(tmp_path))
     return tmp_path
