@@ -67,6 +67,15 @@ def _numba_compiling():
     return bg is not None and bg.compiling()
 
 
+def compiled(t0):
+    """What the build since ``t0`` (time.time()) gave: compiled code, or NumPy running the
+    first steps while numba compiles in the background."""
+    took = f"{time.time() - t0:.1f} s"
+    if _numba_compiling():
+        return f"ready in {took}; numba compiles in the background, NumPy runs the first steps"
+    return f"compiled in {took}"
+
+
 class Progress:
     """A progress bar with the running loss/accuracy and steps per second.
 

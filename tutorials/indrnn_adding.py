@@ -73,7 +73,7 @@ def main(argv=None):
     X_test = X_test.transpose(1, 0, 2)
     t0 = time.time()
     train, test, updates = build(args, rng)
-    print(f"compiled in {time.time() - t0:.1f} s; baseline (always 1) test MSE "
+    print(f"{common.compiled(t0)}; baseline (always 1) test MSE "
           f"{np.mean((y_test - 1) ** 2):.4f}")
 
     ckpt = common.Checkpoint(args.out_dir, [t for t, _ in updates], rngs=[rng])

@@ -136,7 +136,7 @@ def main(argv=None):
     train = theano.function([x, y], loss, updates=updates, mode=args.mode)
     evaluate = theano.function([x, y], test_loss, mode=args.mode)
     generate = sampler(model, args)
-    print(f"compiled in {time.time() - t0:.1f} s")
+    print(f"{common.compiled(t0)}")
 
     def valid_bpc():
         n = (len(valid) - 1) // args.seq_len * args.seq_len

@@ -94,7 +94,7 @@ def main(argv=None):
     norms = [bn for bn in bns if bn is not None] if args.bn_batches else []
     if norms:  # the forward pass updating the statistics only
         calibrate = theano.function([x], [], updates=bn_updates, mode=args.mode)
-    print(f"compiled in {time.time() - t0:.1f} s")
+    print(f"{common.compiled(t0)}")
     pick = np.random.RandomState(args.seed + 2)
 
     def prep(images):

@@ -57,7 +57,7 @@ def main(argv=None):
     t0 = time.time()
     train = theano.function([x, y], [loss, acc], updates=updates, mode=args.mode)
     predict = theano.function([x], pred, mode=args.mode)
-    print(f"compiled in {time.time() - t0:.1f} s")
+    print(f"{common.compiled(t0)}")
 
     def prep(images):
         return common.pixels((1.0 - images) * 2.0 - 1.0, args.pool)  # the seed's scaling

@@ -70,7 +70,7 @@ def main(argv=None):
     train = theano.function([x, y], [loss, acc], updates=updates, mode=args.mode)
     predict = theano.function([x], pred, mode=args.mode)
     show_penalty = theano.function([], penalty, mode=args.mode)
-    print(f"compiled in {time.time() - t0:.1f} s; penalty ||W^T W - I||^2 at start "
+    print(f"{common.compiled(t0)}; penalty ||W^T W - I||^2 at start "
           f"{float(show_penalty()):.2e}")
 
     def prep(images):
