@@ -33,6 +33,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 _tasks = queue.Queue()
 _slots = []  # one [Popen or None] per worker thread
+_pid = os.getpid()  # the process the threads serving _slots run in
 _lock = threading.Lock()
 _switches = weakref.WeakSet()  # the functions that may still run on NumPy
 
@@ -76,8 +77,12 @@ class Job:
 def submit(tasks, workers=None):
     """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...]) in up to
     ``workers`` (WORKERS) processes at once."""
+    global _tasks, _pid
     job = Job(len(tasks))
     with _lock:
+        if _pid != os.getpid():  # a forked child has its parent's list but not its threads
+            _slots.clear()
+            _tasks, _pid = queue.Queue(), os.getpid()
         while len(_slots) < (workers or WORKERS):
             slot = [None]
             _slots.append(slot)
