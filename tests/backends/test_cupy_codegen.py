@@ -403,16 +403,21 @@ def test_nvrtc_compiles_every_generated_kernel():
     scan_plans(*indrnn())
     test_dtypes_and_ops_generate_kernels()
     test_taps_maps_and_several_outputs_fuse()
+    compile_with_nvrtc(nvrtc, KERNELS, "kernels.cu")
+
+
+def compile_with_nvrtc(nvrtc, kernels, filename):
+    """Compile ``kernels`` ({name: CUDA source}) for every architecture of ``nvrtc_archs``
+    and check that each kernel is an entry of the PTX."""
     for arch in nvrtc_archs(nvrtc):
-        prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(KERNELS.values()), "kernels.cu", (),
-                                   ())
+        prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(kernels.values()), filename, (), ())
         try:
             nvrtc.compileProgram(prog, (f"-arch=compute_{arch}",))
         except Exception as e:
             pytest.fail(f"NVRTC {nvrtc.getVersion()}, compute_{arch}: {e}\n"
                         f"{nvrtc.getProgramLog(prog)[-4000:]}")
         ptx = nvrtc.getPTX(prog)
-        assert all(f".entry {name}(".encode() in ptx for name in KERNELS)
+        assert all(f".entry {name}(".encode() in ptx for name in kernels)
 
 
 def nvrtc_archs(nvrtc):

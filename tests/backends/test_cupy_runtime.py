@@ -447,7 +447,7 @@ def test_nvrtc_compiles_every_kernel_these_tests_ran(cp):
     """Last in this file: each kernel the stand-in ran above, compiled by the real NVRTC."""
     from symrnn.backends.cupy.scalar_c import PREAMBLE
     from tests.backends import cupy_on_cpu
-    from tests.backends.test_cupy_codegen import nvrtc_archs
+    from tests.backends.test_cupy_codegen import compile_with_nvrtc
     if not getattr(cp, "STAND_IN", False):
         pytest.skip("on a GPU the kernels above were compiled and run by CuPy itself")
     from tests.backends.cupy_api import nvrtc
@@ -457,13 +457,5 @@ def test_nvrtc_compiles_every_kernel_these_tests_ran(cp):
     sources = {k: v.replace(PREAMBLE, "") for k, v in cupy_on_cpu.CUDA_SOURCES.items()}
     if len(sources) < 20:  # run alone (or on an xdist worker that ran few of the above)
         pytest.skip(f"only {len(sources)} kernels ran in this process: run the whole file")
-    for arch in nvrtc_archs(nvrtc):
-        prog = nvrtc.createProgram(PREAMBLE + "\n\n".join(sources.values()), "all.cu", (), ())
-        try:
-            nvrtc.compileProgram(prog, (f"-arch=compute_{arch}",))
-        except Exception as e:
-            pytest.fail(f"NVRTC {nvrtc.getVersion()}, compute_{arch}: {e}\n"
-                        f"{nvrtc.getProgramLog(prog)[-4000:]}")
-        ptx = nvrtc.getPTX(prog)
-        assert all(f".entry {name}(".encode() in ptx for name in sources)
+    compile_with_nvrtc(nvrtc, sources, "all.cu")
     print(f"NVRTC compiled the {len(sources)} kernels these tests ran")
