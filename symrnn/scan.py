@@ -9,6 +9,7 @@ import inspect
 from collections import OrderedDict
 
 from symrnn.graph import Constant, Variable, clone_replace, op_error, toposort
+from symrnn.updates import OrderedUpdates
 from symrnn.ops.scan import Scan
 from symrnn.shared import SharedVariable
 
@@ -195,7 +196,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         results[j] = node.outputs[k][-rec_taps[k][0]:]
     for k, j in enumerate(nit_idx):
         results[j] = node.outputs[len(rec_idx) + k]
-    new_updates = OrderedDict(zip(shared_upd, node.outputs[len(rec):]))
+    new_updates = OrderedUpdates(zip(shared_upd, node.outputs[len(rec):]))
     _point_draws_at(draws, new_updates)
     if len(results) == 1 and not return_list:
         return ScanResult((results[0], new_updates))

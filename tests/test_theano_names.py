@@ -67,3 +67,18 @@ def test_more_nnet_functions():
     p, labels = R.uniform(0.1, 1, size=(3, 4)), np.array([0, 3, 1])
     check_op(T.nnet.crossentropy_categorical_1hot, [p, labels], -np.log(p[[0, 1, 2], labels]))
     assert T.nnet.logsoftmax is T.nnet.log_softmax
+
+
+def test_scan_returns_ordered_updates_as_theano_does():
+    """Theano's scan gives an OrderedUpdates: `upd1 + upd2` merges, a clash is an error."""
+    import numpy as np
+    import symrnn as theano
+    import symrnn.tensor as T
+    c = theano.shared(np.float64(0.0), name="c")
+    _, upd = theano.scan(lambda a: {c: c + a}, sequences=T.vector("x"))
+    assert isinstance(upd, theano.OrderedUpdates)
+    d = theano.shared(np.float64(0.0), name="d")
+    assert list((upd + {d: d + 1}).keys()) == [c, d]
+    import pytest
+    with pytest.raises(KeyError):
+        upd + {c: c * 2}
