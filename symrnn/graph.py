@@ -221,6 +221,20 @@ def toposort(outputs, blockers=()):
     return list(nx.topological_sort(g))
 
 
+def clients(outputs, blockers=()):
+    """Who reads each variable of the graph computing ``outputs`` (stopping at ``blockers``):
+    id(variable) -> list of (node, input position), and ('output', i) for ``outputs[i]``.
+
+    The one map of readers: FunctionGraph.clients, the rewrites and the backends use it."""
+    out = {}
+    for node in toposort(outputs, blockers):
+        for i, v in enumerate(node.inputs):
+            out.setdefault(id(v), []).append((node, i))
+    for i, v in enumerate(outputs):
+        out.setdefault(id(v), []).append(("output", i))
+    return out
+
+
 def clone_replace(outputs, replace=None, copy_inputs=False, rebuild=True):
     """Copies of ``outputs`` in which each key of ``replace`` is replaced by its value.
 

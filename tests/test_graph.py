@@ -2,7 +2,7 @@ import numpy as np
 
 import symrnn
 import symrnn.tensor as T
-from symrnn.graph import ancestors, clone_replace, graph_inputs, toposort
+from symrnn.graph import ancestors, clients, clone_replace, graph_inputs, toposort
 from symrnn.ops.reduction import Reduce
 from symrnn.ops.subtensor import AdvancedSubtensor
 
@@ -52,3 +52,17 @@ def test_constants_merge_by_value():
     a, b = T.constant(np.arange(3)), T.constant(np.arange(3))
     assert a.signature() == b.signature()
     assert T.constant(np.arange(3.0)).signature() != a.signature()
+
+
+def test_clients_lists_each_reader_with_its_position():
+    x, w = T.dvector("x"), T.dvector("w")
+    h = T.tanh(x * w)
+    out = h * h + w
+    readers = clients([out, h])
+    mul = out.owner.inputs[0].owner
+    assert readers[id(h)] == [(mul, 0), (mul, 1), ("output", 1)]
+    assert readers[id(out)] == [("output", 0)]
+    expected = {(id(h.owner.inputs[0].owner), 1), (id(out.owner), 1)}
+    assert {(id(r), i) for r, i in readers[id(w)]} == expected
+    # a blocker is read but not looked through: nothing reads what computes it
+    assert id(x) not in clients([out], blockers=[h]) and id(h) in clients([out], blockers=[h])

@@ -1,5 +1,5 @@
 """FunctionGraph: a private copy of a graph with fixed inputs and outputs, that rewrites edit."""
-from symrnn.graph import Constant, ancestors, toposort
+from symrnn.graph import Constant, ancestors, clients, toposort
 
 
 class FunctionGraph:
@@ -24,13 +24,7 @@ class FunctionGraph:
 
     def clients(self):
         """id(variable) -> list of (node, input position) reading it; outputs as ('output', i)."""
-        out = {}
-        for node in self.toposort():
-            for i, v in enumerate(node.inputs):
-                out.setdefault(id(v), []).append((node, i))
-        for i, v in enumerate(self.outputs):
-            out.setdefault(id(v), []).append(("output", i))
-        return out
+        return clients(self.outputs, self.inputs)
 
     def replace(self, old, new):
         """Make every reader of ``old`` read ``new`` (same type required)."""
