@@ -102,10 +102,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
         if len(node.outputs) == 1:
             out_grads = [g if g is not None else T.zeros_like(o)
                          for g, o in zip(out_grads, node.outputs)]
-        if hasattr(node.op, "L_op"):  # ops that need their outputs (scan)
-            in_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
-        else:
-            in_grads = node.op.grad(node.inputs, out_grads)
+        in_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
         if len(in_grads) != len(node.inputs):
             raise op_error(str(node.op), f"grad returned {len(in_grads)} gradients for "
                            f"{len(node.inputs)} inputs", ValueError, node.trace)

@@ -135,7 +135,9 @@ class Op:
     and implement ``make_node`` (type checking and output types), ``perform``
     (the NumPy reference meaning, returning a list of output arrays) and
     ``grad`` (symbolic reverse-mode gradients, one per input; ``None`` for an
-    input that gets no gradient).
+    input that gets no gradient). ``symrnn.gradient`` calls ``L_op`` only, as
+    Theano does: an op whose gradient reads its own outputs overrides ``L_op``
+    (it is given them) instead of ``grad``.
     """
 
     __props__ = ()
@@ -168,6 +170,10 @@ class Op:
 
     def grad(self, inputs, output_grads):
         raise NotImplementedError(f"{self} has no gradient")
+
+    def L_op(self, inputs, outputs, output_grads):
+        """Gradients for ``inputs`` given the node's ``outputs``; the default is ``grad``."""
+        return self.grad(inputs, output_grads)
 
     def connection_pattern(self, node):
         """For each input, for each output: may the output depend on the input?"""

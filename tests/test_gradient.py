@@ -68,3 +68,56 @@ def test_float32_gradients_stay_float32():
     x = T.fvector("x")
     g = T.grad((x * 0.5).sum() + T.exp(x).sum(), x)
     assert g.dtype == "float32"
+
+
+def test_an_op_with_only_grad_and_an_op_with_L_op():
+    """grad calls Op.L_op, whose default is Theano's documented ``grad``; an op that
+    overrides L_op is handed the node's own outputs."""
+    from symrnn.graph import Apply, Op
+
+    class Twice(Op):  # only grad: Theano's contract for user ops
+        def make_node(self, x):
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs):
+            return [2 * inputs[0]]
+
+        def grad(self, inputs, gs):
+            return [2 * gs[0]]
+
+    seen = []
+
+    class Exp(Op):  # L_op: d exp(x) = exp(x), read from the node's output
+        def make_node(self, x):
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs):
+            return [np.exp(inputs[0])]
+
+        def L_op(self, inputs, outputs, gs):
+            seen.append(outputs[0])
+            return [gs[0] * outputs[0]]
+
+    x = T.dvector("x")
+    y = Exp()(Twice()(x))
+    g = T.grad(y.sum(), x)
+    assert seen == [y]
+    xv = np.array([0.1, -0.4])
+    assert np.allclose(theano.function([x], g, mode="NUMPY")(xv), 2 * np.exp(2 * xv))
+    verify_grad(lambda v: Exp()(Twice()(v)), [xv], mode="NUMPY")
+
+
+def test_elemwise_and_scan_gradients_reuse_the_forward_node():
+    """The gradient reads the forward outputs it is given; it builds no second forward node."""
+    from symrnn.graph import toposort
+    from symrnn.ops.scan import Scan
+    x = T.dvector("x")
+    y = T.tanh(x)
+    nodes = toposort([T.grad(y.sum(), x)])
+    assert [n for n in nodes if n.op == y.owner.op] == [y.owner]
+    w = T.dscalar("w")
+    h, _ = theano.scan(lambda xt, hp: T.tanh(xt * w + hp), sequences=x,
+                       outputs_info=T.zeros_like(w))
+    nodes = toposort([T.grad(h[-1], w)])
+    assert [n for n in nodes if n.op == h.owner.inputs[0].owner.op] == \
+        [h.owner.inputs[0].owner]

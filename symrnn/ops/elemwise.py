@@ -88,11 +88,10 @@ class Elemwise(Op):
         out = self.scalar_op.impl(*inputs)
         return [np.asarray(out, dtype=node.outputs[0].type.dtype)]
 
-    def grad(self, inputs, output_grads):
+    def L_op(self, inputs, outputs, output_grads):
         from symrnn.tensor.math import cast
         (gz,) = output_grads
-        out = self(*inputs)
-        grads = self.scalar_op.grad(inputs, out, gz)
+        grads = self.scalar_op.grad(inputs, outputs[0], gz)
         result = []
         for x, g in zip(inputs, grads):
             if g is None or not x.type.dtype.startswith("float"):
@@ -273,7 +272,7 @@ class Composite(Elemwise):
             values[id(n.outputs[0])] = np.asarray(n.op.scalar_op.impl(*args), dtype=dtype)
         return [np.asarray(values[id(self.scalar_op.output)])]
 
-    def grad(self, inputs, output_grads):
+    def L_op(self, inputs, outputs, output_grads):
         from symrnn.gradient import grad
         from symrnn.graph import clone_replace
         (out,) = clone_replace([self.scalar_op.output], dict(zip(self.scalar_op.inputs, inputs)))

@@ -279,9 +279,6 @@ class Scan(Op):
 
     # ---- gradient: a backward Scan ----
 
-    def grad(self, inputs, output_grads):
-        return self.L_op(inputs, self.make_node(*inputs).outputs, output_grads)
-
     def L_op(self, inputs, outputs, output_grads):
         from symrnn.gradient import grad
         from symrnn.tensor import math as T
