@@ -5,7 +5,7 @@ from symrnn.graph import Constant, ancestors, clients, toposort
 class FunctionGraph:
     """The graph a compiled function runs: ``inputs`` (explicit, then shared) and ``outputs``.
 
-    Rewrites edit it in place with ``replace``; it owns its nodes (function()
+    Rewrites edit it in place with ``replace`` / ``replace_all`` only; it owns its nodes (function()
     copies the user's graph first), so the user's graph never changes.
     """
 
@@ -27,12 +27,22 @@ class FunctionGraph:
         return clients(self.outputs, self.inputs)
 
     def replace(self, old, new):
-        """Make every reader of ``old`` read ``new`` (same type required)."""
-        if old.type != new.type:
-            raise TypeError(f"FunctionGraph.replace: {old.type} != {new.type}")
+        """Make every reader of ``old`` (nodes and outputs) read ``new`` (same type required)."""
+        self.replace_all({old: new})
+
+    def replace_all(self, repl):
+        """``replace`` for each ``old: new`` of the dict ``repl`` at once (one pass).
+
+        The one way rewrites edit the graph. A ``new`` is used as it is: give the final
+        variable, not one that ``repl`` replaces in turn.
+        """
+        for old, new in repl.items():
+            if old.type != new.type:
+                raise TypeError(f"FunctionGraph.replace: {old} ({old.type}) cannot be "
+                                f"replaced by {new} ({new.type})")
         for node in self.toposort():
-            node.inputs = [new if v is old else v for v in node.inputs]
-        self.outputs = [new if v is old else v for v in self.outputs]
+            node.inputs = [repl.get(v, v) for v in node.inputs]
+        self.outputs = [repl.get(v, v) for v in self.outputs]
 
     def __repr__(self):
         return f"FunctionGraph({len(self.inputs)} inputs, {len(self.toposort())} nodes)"

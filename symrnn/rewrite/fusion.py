@@ -85,7 +85,5 @@ def fusion(fgraph):
     repl = {}
     for nodes in found:
         new = composite(nodes)
-        repl[id(nodes[-1].outputs[0])] = new.outputs[0]
-    for node in fgraph.toposort():
-        node.inputs = [repl.get(id(v), v) for v in node.inputs]
-    fgraph.outputs = [repl.get(id(v), v) for v in fgraph.outputs]
+        repl[nodes[-1].outputs[0]] = new.outputs[0]
+    fgraph.replace_all(repl)

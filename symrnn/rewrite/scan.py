@@ -39,13 +39,4 @@ def scan_drop_unused_outputs(fgraph):
         pairs = list(zip(node.outputs[:nr], new.outputs[:nr]))
         pairs += [(node.outputs[nr + k], new.outputs[nr + i]) for i, k in enumerate(keep)]
         pairs += list(zip(node.outputs[nr + nn:], new.outputs[nr + len(keep):]))
-        for old, repl in pairs:
-            _replace(fgraph, clients, old, repl)
-
-
-def _replace(fgraph, clients, old, new):
-    for reader, i in clients.get(id(old), []):
-        if reader == "output":
-            fgraph.outputs[i] = new
-        else:
-            reader.inputs[i] = new
+        fgraph.replace_all(dict(pairs))

@@ -401,6 +401,4 @@ def _replace(fgraph, old, new):
     if new.type != old.type:
         from symrnn.tensor.basic import patternbroadcast
         new = patternbroadcast(new, old.type.broadcastable)
-    for node in fgraph.toposort():
-        node.inputs = [new if v is old else v for v in node.inputs]
-    fgraph.outputs = [new if v is old else v for v in fgraph.outputs]
+    fgraph.replace(old, new)

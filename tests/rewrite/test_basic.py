@@ -50,3 +50,22 @@ def test_folding_leaves_no_node_with_only_constant_inputs():
     from symrnn.graph import Constant
     _, nodes = _run("NUMPY", "", [R.normal(size=(4, 3)), R.normal(size=3)])
     assert not [n for n in nodes if n.inputs and all(isinstance(v, Constant) for v in n.inputs)]
+
+
+def test_folding_runs_the_ops_own_perform():
+    """A user op known to no backend folds too: folding calls ``op.perform``."""
+    from symrnn.graph import Apply, Constant, Op
+
+    class Twice(Op):
+        def make_node(self, x):
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs):
+            return [2 * inputs[0]]
+
+    x = T.dvector("x")
+    f = theano.function([x], x + Twice()(T.constant(np.array([1.0, 3.0]))), mode="NUMPY")
+    assert not [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Twice)]
+    assert any(isinstance(v, Constant) and list(v.data) == [2.0, 6.0]
+               for n in f.maker.fgraph.toposort() for v in n.inputs)
+    assert list(f([1.0, 1.0])) == [3.0, 7.0]
