@@ -389,10 +389,3 @@ def _host_value(shared_variable):
     if hasattr(value, "get") and not isinstance(value, np.ndarray):
         return value.get()
     return value
-
-
-def fresh_array(value, given_ids):
-    """``value``, copied when it is one of the arrays the call was given (so no aliasing)."""
-    if id(value) in given_ids or (isinstance(value, np.ndarray) and value.base is not None):
-        return np.array(value)
-    return value

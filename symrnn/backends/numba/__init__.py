@@ -27,7 +27,7 @@ from symrnn.backends.numba import guard, rng, sealed  # noqa: F401
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
-from symrnn.compile.function import fresh_array
+from symrnn.backends.numpy import fresh_array
 from symrnn.graph import Constant, op_error
 from symrnn.ops.scan import Scan
 

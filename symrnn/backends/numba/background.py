@@ -182,7 +182,7 @@ class Switch:
                 f"{time.perf_counter() - job.started:.1f} s)")
 
     def _run_reference(self, values):
-        from symrnn.compile.function import fresh_array
+        from symrnn.backends.numpy import fresh_array
         with np.errstate(all="ignore"):  # as the compiled code: no floating-point warnings
             outs = self.reference(values)
         given = set(map(id, values))
