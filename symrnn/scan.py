@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from symrnn.graph import Constant, Variable, clone_replace, op_error, toposort
 from symrnn.updates import OrderedUpdates
-from symrnn.ops.scan import Scan
+from symrnn.ops.scan import Scan, ScanInfo
 from symrnn.shared import SharedVariable
 
 
@@ -172,10 +172,12 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         outs, upd = inner_outs[:n_out], inner_outs[n_out:n_out + len(shared_upd)]
         c = inner_outs[-1:]
         extra = c if cond_output else []
+        info_ = ScanInfo(n_seqs=len(seq_outer), rec_taps=rec_taps,
+                         n_nit=len(nit_idx) + len(extra), n_shared=len(shared_upd),
+                         as_while=as_while)
         return Scan(inner_ins + carry_ph + ns_ph + free_ph, outs + extra + upd
-                    + (c if as_while else []), len(seq_outer),
-                    rec_taps, len(nit_idx) + len(extra), len(shared_upd), as_while=as_while,
-                    truncate_gradient=tg, name=name, unroll=unroll,
+                    + (c if as_while else []), info_, truncate_gradient=tg, name=name,
+                    unroll=unroll,
                     arg_info=[op_info[id(v)] for v in inner_ins] + info_carry + info[n_in:]
                     + info_free)
     if checkpoint is not None:

@@ -28,9 +28,10 @@ written to ``buf_j[lag_j + t]``. ``n_steps`` is the number of steps (with
 ``as_while`` the maximum: the loop stops after the first step whose condition is
 true and every output is cut to the ``n_done`` steps done). Zero or negative
 ``n_steps`` is a ValueError. The op's attributes ``inner_inputs`` and
-``inner_outputs`` hold the inner graph; ``n_seqs, rec_taps, n_nit, n_shared,
-as_while, truncate_gradient, name, unroll, graph_id`` are its properties
-(``graph_id``: a structural hash of the inner graph). Helpers: ``split_outer``,
+``inner_outputs`` hold the inner graph; ``info`` (a frozen ``ScanInfo``) holds the
+counts ``n_seqs, rec_taps, n_nit, n_shared, as_while``, which the op also exposes
+as attributes. Those and ``truncate_gradient, name, unroll, graph_id`` are its
+properties (``graph_id``: a structural hash of the inner graph). Helpers: ``split_outer``,
 ``split_inner``, ``lags``, ``n_rec``, ``n_nonseqs``. A rec_init's leading axis may
 be typed broadcastable (a single initial row); the rec buffer's never is.
 
@@ -62,12 +63,36 @@ carry were a recurrent output, which recomputes the loop with the carries' histo
 Vocabulary used only here: seq, rec (Theano's sit_sot/mit_sot), mapped (nit_sot),
 carry, nonseq.
 """
+import dataclasses
 import hashlib
 
 import numpy as np
 
 from symrnn.graph import Apply, Op, clone_replace, graph_inputs, op_error
 from symrnn.types import TensorType
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanInfo:
+    """How many inner inputs and outputs of each kind a Scan has (the layout above).
+
+    ``n_seqs`` sequences; ``rec_taps``: per recurrent output, its negative taps in
+    ascending order; ``n_nit`` mapped outputs; ``n_shared`` carries; ``as_while``: the
+    last inner output is the ``until`` condition. ``ScanInfo.replace(info, n_nit=2)``
+    gives a copy with one count changed."""
+
+    n_seqs: int
+    rec_taps: tuple
+    n_nit: int
+    n_shared: int
+    as_while: bool = False
+
+    def __post_init__(self):
+        taps = tuple(tuple(int(k) for k in t) for t in self.rec_taps)
+        object.__setattr__(self, "rec_taps", taps)
+        object.__setattr__(self, "as_while", bool(self.as_while))
+
+    replace = dataclasses.replace
 
 
 def _bcast0(t):
@@ -85,14 +110,16 @@ class Scan(Op):
     __props__ = ("n_seqs", "rec_taps", "n_nit", "n_shared", "as_while", "truncate_gradient",
                  "name", "unroll", "graph_id")
 
-    def __init__(self, inner_inputs, inner_outputs, n_seqs, rec_taps, n_nit, n_shared,
-                 as_while=False, truncate_gradient=-1, name=None, unroll=1, arg_info=None):
+    def __init__(self, inner_inputs, inner_outputs, info, truncate_gradient=-1, name=None,
+                 unroll=1, arg_info=None):
+        if not isinstance(info, ScanInfo):
+            raise TypeError(f"Scan: info must be a ScanInfo, got {type(info).__name__}")
         self.inner_inputs, self.inner_outputs = list(inner_inputs), list(inner_outputs)
-        self.n_seqs, self.n_nit, self.n_shared = n_seqs, n_nit, n_shared
-        self.rec_taps = tuple(tuple(int(k) for k in taps) for taps in rec_taps)
+        self.info = info
+        n_seqs, n_nit, n_shared = info.n_seqs, info.n_nit, info.n_shared
         self.n_rec = len(self.rec_taps)
         self.lags = [-taps[0] for taps in self.rec_taps]
-        self.as_while, self.truncate_gradient = bool(as_while), int(truncate_gradient)
+        self.truncate_gradient = int(truncate_gradient)
         self.name = name or "scan"
         if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
             raise op_error("scan", f"unroll must be a positive int, got {unroll!r}", ValueError)
@@ -106,6 +133,13 @@ class Scan(Op):
                              f"{len(self.inner_outputs)} outputs, which does not fit the counts")
         self.graph_id = _graph_key(self.inner_inputs, self.inner_outputs)
         self._thunk = None
+
+    # the counts, read from the frozen ``info``
+    n_seqs = property(lambda self: self.info.n_seqs)
+    rec_taps = property(lambda self: self.info.rec_taps)
+    n_nit = property(lambda self: self.info.n_nit)
+    n_shared = property(lambda self: self.info.n_shared)
+    as_while = property(lambda self: self.info.as_while)
 
     def __str__(self):
         return f"Scan{{{self.name}}}"
@@ -379,8 +413,9 @@ class Scan(Op):
                 + [(v.name, "pending gradient (carried)") for v in states + acc]
                 + [(v.name, "forward non-sequence") for v, _ in b_ns])
         back = Scan([e[0] for e in b_seq] + states + acc + [v for v, _ in b_ns], b_out,
-                    len(b_seq), (), len(g_seq_out), len(states) + len(acc), arg_info=info,
-                    name=f"grad_of_{self.name}", unroll=self.unroll)
+                    ScanInfo(n_seqs=len(b_seq), rec_taps=(), n_nit=len(g_seq_out),
+                             n_shared=len(states) + len(acc)),
+                    arg_info=info, name=f"grad_of_{self.name}", unroll=self.unroll)
         res = back(m, *[e[1] for e in b_seq], *zero_states, *zero_acc, *[w for _, w in b_ns])
         res = res if isinstance(res, list) else [res]
         g_seqs, g_states, g_acc = (res[:len(g_seq_out)], res[len(g_seq_out):nr + len(
@@ -422,8 +457,9 @@ class Scan(Op):
         nr, nn, nc = self.n_rec, self.n_nit, self.n_shared
         outs = self.inner_outputs
         hist = Scan(self.inner_inputs, outs[:nr] + outs[nr + nn:nr + nn + nc] + outs[nr:nr + nn]
-                    + outs[nr + nn + nc:], self.n_seqs, self.rec_taps + ((-1,),) * nc, nn, 0,
-                    self.as_while, self.truncate_gradient, self.name, self.unroll)
+                    + outs[nr + nn + nc:], self.info.replace(
+                        rec_taps=self.rec_taps + ((-1,),) * nc, n_shared=0),
+                    truncate_gradient=self.truncate_gradient, name=self.name, unroll=self.unroll)
         n, seqs, inits, carries, nonseqs = self.split_outer(inputs)
         bufs = [as_tensor_variable(c).dimshuffle(["x"] + list(range(c.type.ndim)))
                 for c in carries]

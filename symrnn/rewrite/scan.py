@@ -16,8 +16,8 @@ def _without_mapped(op, drop):
     keep = [k for k in range(nn) if k not in drop]
     outs = (op.inner_outputs[:nr] + [op.inner_outputs[nr + k] for k in keep]
             + op.inner_outputs[nr + nn:])
-    return Scan(op.inner_inputs, outs, op.n_seqs, op.rec_taps, len(keep), op.n_shared,
-                as_while=op.as_while, truncate_gradient=op.truncate_gradient, name=op.name,
+    return Scan(op.inner_inputs, outs, op.info.replace(n_nit=len(keep)),
+                truncate_gradient=op.truncate_gradient, name=op.name,
                 unroll=op.unroll, arg_info=op.arg_info), keep
 
 

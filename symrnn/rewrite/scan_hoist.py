@@ -22,6 +22,8 @@ Sequences and non-sequences the step no longer reads are dropped. The rewrite
 ``scan_drop_unused_carries`` (also here) drops carried values nobody reads.
 Both run in every mode (on CUPY checked with the CPU stand-in of tests/backends; no GPU yet).
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from symrnn.graph import Constant, clone_replace, graph_inputs, toposort
@@ -32,14 +34,37 @@ from symrnn.ops.subtensor import Subtensor
 from symrnn.rewrite import register
 
 
-class _Parts:
-    """A Scan node taken apart into editable records.
+@dataclass
+class _Input:
+    """A sequence or non-sequence of the loop being rebuilt."""
+    inner: object  # the step's placeholder
+    outer: object  # the value outside the loop
+    info: tuple    # (label, source) for explain()
 
-    ``seqs`` / ``nonseqs``: [inner placeholder, outer value, explain() info];
-    ``mapped``: [inner output, post, old outer output]; ``carries``: [inner placeholder,
-    outer init, info, inner new value, post, old outer output]. ``post`` (or None) turns
-    the new loop's mapped outputs into the old output's value.
-    """
+
+@dataclass
+class _Mapped:
+    """A per-step output: ``post`` (or None) turns the new loop's mapped outputs into the
+    value of ``old``, the old loop's output (None for an output the rebuild added)."""
+    value: object  # the inner output
+    post: object = None
+    old: object = None
+
+
+@dataclass
+class _Carry:
+    """A carried value; ``post`` as for _Mapped (the carry then leaves the loop)."""
+    inner: object  # the step's placeholder
+    init: object   # its outer initial value
+    info: tuple
+    new: object    # the inner new value
+    post: object = None
+    old: object = None
+
+
+class _Parts:
+    """A Scan node taken apart into editable records: ``seqs`` and ``nonseqs`` (_Input),
+    ``mapped`` (_Mapped), ``carries`` (_Carry), the recurrent outputs ``rec``."""
 
     def __init__(self, node):
         op = self.op = node.op
@@ -51,25 +76,26 @@ class _Parts:
         olds = node.outputs
         self.n, self.inits, self.taps = n, list(inits), taps_in
         self.tap_info = info[len(s_in):k]
-        self.seqs = [list(e) for e in zip(s_in, seqs, info[:len(s_in)])]
-        self.nonseqs = [list(e) for e in zip(w_in, nonseqs, info[k + nc:])]
+        self.seqs = [_Input(*e) for e in zip(s_in, seqs, info[:len(s_in)])]
+        self.nonseqs = [_Input(*e) for e in zip(w_in, nonseqs, info[k + nc:])]
         self.rec = outs[:nr]
-        self.mapped = [[o, None, old] for o, old in zip(outs[nr:nr + nn], olds[nr:nr + nn])]
-        self.carries = [[ci, x0, inf, new, None, old] for ci, x0, inf, new, old in zip(
+        self.mapped = [_Mapped(o, None, old) for o, old in zip(outs[nr:nr + nn],
+                                                               olds[nr:nr + nn])]
+        self.carries = [_Carry(ci, x0, inf, new, None, old) for ci, x0, inf, new, old in zip(
             c_in, carries, info[k:k + nc], outs[nr + nn:nr + nn + nc], olds[nr + nn:])]
         self.until = outs[nr + nn + nc:]
         self.old_rec, self.trace = olds[:nr], node.trace
 
     def live_carries(self):
-        return [c for c in self.carries if c[4] is None]
+        return [c for c in self.carries if c.post is None]
 
     def inner_outputs(self):
-        return (self.rec + [m[0] for m in self.mapped] + [c[3] for c in self.live_carries()]
+        return (self.rec + [m.value for m in self.mapped] + [c.new for c in self.live_carries()]
                 + self.until)
 
     def inner_inputs(self):
-        return ([s[0] for s in self.seqs] + [v for t in self.taps for v in t]
-                + [c[0] for c in self.live_carries()] + [w[0] for w in self.nonseqs])
+        return ([s.inner for s in self.seqs] + [v for t in self.taps for v in t]
+                + [c.inner for c in self.live_carries()] + [w.inner for w in self.nonseqs])
 
     def replace_inner(self, repl):
         """Rewrite every inner output with ``repl`` (inner variable -> same-type variable)."""
@@ -78,39 +104,40 @@ class _Parts:
         nr, nn, nc = len(self.rec), len(self.mapped), len(live)
         self.rec = outs[:nr]
         for m, o in zip(self.mapped, outs[nr:nr + nn]):
-            m[0] = o
+            m.value = o
         for c, o in zip(live, outs[nr + nn:nr + nn + nc]):
-            c[3] = o
+            c.new = o
         self.until = outs[nr + nn + nc:]
 
     def build(self):
         """[(old outer output, new value)] of the rebuilt loop (unread inputs dropped)."""
         used = set(map(id, graph_inputs(self.inner_outputs())))
-        seqs = [s for s in self.seqs if id(s[0]) in used]
+        seqs = [s for s in self.seqs if id(s.inner) in used]
         if not seqs and not self.rec and self.seqs:
             seqs = self.seqs[:1]  # keep one sequence: it checks the number of steps
-        nonseqs = [w for w in self.nonseqs if id(w[0]) in used]
+        nonseqs = [w for w in self.nonseqs if id(w.inner) in used]
         live = self.live_carries()
-        inner_in = ([s[0] for s in seqs] + [v for t in self.taps for v in t]
-                    + [c[0] for c in live] + [w[0] for w in nonseqs])
-        info = ([s[2] for s in seqs] + self.tap_info + [c[2] for c in live]
-                + [w[2] for w in nonseqs])
+        inner_in = ([s.inner for s in seqs] + [v for t in self.taps for v in t]
+                    + [c.inner for c in live] + [w.inner for w in nonseqs])
+        info = ([s.info for s in seqs] + self.tap_info + [c.info for c in live]
+                + [w.info for w in nonseqs])
         op = self.op
-        new_op = Scan(inner_in, self.inner_outputs(), len(seqs), op.rec_taps, len(self.mapped),
-                      len(live), as_while=op.as_while, truncate_gradient=op.truncate_gradient,
-                      name=op.name, unroll=op.unroll, arg_info=info)
-        node = new_op.make_node(self.n, *[s[1] for s in seqs], *self.inits,
-                                *[c[1] for c in live], *[w[1] for w in nonseqs])
+        new_op = Scan(inner_in, self.inner_outputs(), op.info.replace(
+                      n_seqs=len(seqs), n_nit=len(self.mapped), n_shared=len(live)),
+                      truncate_gradient=op.truncate_gradient, name=op.name, unroll=op.unroll,
+                      arg_info=info)
+        node = new_op.make_node(self.n, *[s.outer for s in seqs], *self.inits,
+                                *[c.init for c in live], *[w.outer for w in nonseqs])
         node.trace = self.trace
         outs, nr, nn = node.outputs, len(self.rec), len(self.mapped)
         maps = outs[nr:nr + nn]
         pairs = list(zip(self.old_rec, outs[:nr]))
-        for (_, post, old), new in zip(self.mapped, maps):
-            if old is not None:
-                pairs.append((old, post(new) if post else new))
+        for m, new in zip(self.mapped, maps):
+            if m.old is not None:
+                pairs.append((m.old, m.post(new) if m.post else new))
         it = iter(outs[nr + nn:])
         for c in self.carries:
-            pairs.append((c[5], c[4](maps) if c[4] else next(it)))
+            pairs.append((c.old, c.post(maps) if c.post else next(it)))
         return pairs
 
 
@@ -126,9 +153,9 @@ def _readers(outputs, blockers):
 
 def _invariant_ids(p):
     """ids of the inner variables that read only non-sequences and constants."""
-    inv = {id(w[0]) for w in p.nonseqs}
-    blockers = [s[0] for s in p.seqs] + [v for t in p.taps for v in t] + \
-        [c[0] for c in p.carries] + [w[0] for w in p.nonseqs]
+    inv = {id(w.inner) for w in p.nonseqs}
+    blockers = [s.inner for s in p.seqs] + [v for t in p.taps for v in t] + \
+        [c.inner for c in p.carries] + [w.inner for w in p.nonseqs]
     for node in toposort(p.inner_outputs(), blockers=blockers):
         if getattr(node.op, "stateful", False) or isinstance(node.op, Scan):
             continue
@@ -139,7 +166,7 @@ def _invariant_ids(p):
 
 def _outer_of(p, var):
     """The outer value computing the invariant inner ``var`` (non-sequences substituted)."""
-    return clone_replace([var], {w[0]: w[1] for w in p.nonseqs}, rebuild=False)[0]
+    return clone_replace([var], {w.inner: w.outer for w in p.nonseqs}, rebuild=False)[0]
 
 
 def _invariant_outer(p, var, inv):
@@ -151,8 +178,8 @@ def _invariant_outer(p, var, inv):
 
 def _inline_constants(p):
     """Non-sequences that are small constants outside become constants inside."""
-    repl = {w[0]: w[1] for w in p.nonseqs if isinstance(w[1], Constant)
-            and w[1].type == w[0].type and np.size(w[1].data) <= 16}
+    repl = {w.inner: w.outer for w in p.nonseqs if isinstance(w.outer, Constant)
+            and w.outer.type == w.inner.type and np.size(w.outer.data) <= 16}
     if repl:
         p.replace_inner(repl)
     return bool(repl)
@@ -160,20 +187,20 @@ def _inline_constants(p):
 
 def _hoist_invariants(p):
     inv = _invariant_ids(p)
-    ns_ids = {id(w[0]) for w in p.nonseqs}
-    readers = _readers(p.inner_outputs(), [w[0] for w in p.nonseqs])
+    ns_ids = {id(w.inner) for w in p.nonseqs}
+    readers = _readers(p.inner_outputs(), [w.inner for w in p.nonseqs])
     repl = {}
-    for node in toposort(p.inner_outputs(), blockers=[w[0] for w in p.nonseqs]):
+    for node in toposort(p.inner_outputs(), blockers=[w.inner for w in p.nonseqs]):
         for v in node.outputs:
             if id(v) not in inv or id(v) in ns_ids:
                 continue
             needed = any(r == "output" or not all(id(o) in inv for o in r.outputs)
                          for r in readers.get(id(v), []))
             cheap = all(isinstance(n.op, DimShuffle) for n in toposort([v], blockers=[
-                w[0] for w in p.nonseqs]))
+                w.inner for w in p.nonseqs]))
             if needed and not cheap and any(id(a) in ns_ids for a in graph_inputs([v])):
                 ph = v.type(f"hoisted{len(p.nonseqs)}")
-                p.nonseqs.append([ph, _outer_of(p, v), ("hoisted", "loop-invariant value")])
+                p.nonseqs.append(_Input(ph, _outer_of(p, v), ("hoisted", "loop-invariant value")))
                 repl[v] = ph
     if repl:
         p.replace_inner(repl)
@@ -207,10 +234,10 @@ def _rows_of(x):
 
 def _project_inputs(p, cache):
     from symrnn.tensor.math import dot
-    seq_of = {id(s[0]): s for s in p.seqs}
+    seq_of = {id(s.inner): s for s in p.seqs}
     inv = _invariant_ids(p)
     repl = {}
-    for node in toposort(p.inner_outputs(), blockers=[s[0] for s in p.seqs]):
+    for node in toposort(p.inner_outputs(), blockers=[s.inner for s in p.seqs]):
         if not isinstance(node.op, Dot):
             continue
         x, w = node.inputs
@@ -219,7 +246,7 @@ def _project_inputs(p, cache):
             continue
         # rows commute with a row-wise product: project the root once (shared by the
         # forward loop and the backward one, which reads the same rows reversed)
-        root, sel = _rows_of(seq_of[id(x)][1])
+        root, sel = _rows_of(seq_of[id(x)].outer)
         key = (id(root), id(wo))
         if key not in cache:
             y = dot(_flat(root), wo)
@@ -230,7 +257,8 @@ def _project_inputs(p, cache):
             y = sub.op(y, *sub.inputs[1:])
         out = node.outputs[0]
         ph = out.type(f"{x.name or 'x'}_proj[t]")
-        p.seqs.append([ph, y, ("projected sequence", f"dot({x.name}, {w.name}) for all steps")])
+        p.seqs.append(_Input(ph, y, ("projected sequence",
+                                     f"dot({x.name}, {w.name}) for all steps")))
         repl[out] = ph
     if repl:
         p.replace_inner(repl)
@@ -264,8 +292,8 @@ def _project_outputs(p):
     readers = _readers(p.inner_outputs(), [])
     changed = False
     for m in p.mapped:
-        o = m[0]
-        if m[1] is not None or o.owner is None or not isinstance(o.owner.op, Dot):
+        o = m.value
+        if m.post is not None or o.owner is None or not isinstance(o.owner.op, Dot):
             continue
         e, w = o.owner.inputs
         wo, ndim_w = _invariant_outer(p, w, inv), w.type.ndim
@@ -278,7 +306,7 @@ def _project_outputs(p):
             y = dot(_flat(es), wo)
             y = _unflat(y, es, [wo.shape[1]] if ndim_w == 2 else [])
             return patternbroadcast(y, (False,) + t.broadcastable)
-        m[0], m[1] = e, post
+        m.value, m.post = e, post
         changed = True
     return changed
 
@@ -286,12 +314,12 @@ def _project_outputs(p):
 def _whole(p, var):
     """``var`` (a step value) for every step: its outer sequence, or a new mapped output."""
     for s in p.seqs:
-        if s[0] is var:
-            return lambda maps, s=s: s[1][:p.n]
+        if s.inner is var:
+            return lambda maps, s=s: s.outer[:p.n]
     for k, m in enumerate(p.mapped):
-        if m[0] is var:
+        if m.value is var:
             return lambda maps, k=k: maps[k]
-    p.mapped.append([var, None, None])
+    p.mapped.append(_Mapped(var))
     k = len(p.mapped) - 1
     return lambda maps, k=k: maps[k]
 
@@ -305,14 +333,14 @@ def _sink_accumulators(p):
     readers = _readers(p.inner_outputs(), [])
     changed = False
     for c in p.live_carries():
-        new = c[3]
+        new = c.new
         node = new.owner
         if node is None or not isinstance(node.op, Elemwise) or \
-                node.op.scalar_op.name != "add" or c[0] not in node.inputs or \
-                len(readers.get(id(c[0]), [])) != 1 or len(readers.get(id(new), [])) != 1:
+                node.op.scalar_op.name != "add" or c.inner not in node.inputs or \
+                len(readers.get(id(c.inner), [])) != 1 or len(readers.get(id(new), [])) != 1:
             continue
-        d = node.inputs[1] if node.inputs[0] is c[0] else node.inputs[0]
-        if d is c[0] or d.owner is None or not isinstance(d.owner.op, Dot) or \
+        d = node.inputs[1] if node.inputs[0] is c.inner else node.inputs[0]
+        if d is c.inner or d.owner is None or not isinstance(d.owner.op, Dot) or \
                 d.type != new.type:
             continue
         at, b = d.owner.inputs
@@ -324,10 +352,10 @@ def _sink_accumulators(p):
             continue
         get_a, get_b = _whole(p, a), _whole(p, b)
 
-        def post(maps, get_a=get_a, get_b=get_b, init=c[1], t=new.type):
+        def post(maps, get_a=get_a, get_b=get_b, init=c.init, t=new.type):
             prod = dot(_flat(get_a(maps)).T, _flat(get_b(maps)))
             return patternbroadcast(init + prod, t.broadcastable)
-        c[4] = post
+        c.post = post
         changed = True
     return changed
 
@@ -342,11 +370,11 @@ def scan_drop_unused_carries(fgraph):
         p = _Parts(node)
         changed = False
         for c in p.carries:
-            if clients.get(id(c[5])):
+            if clients.get(id(c.old)):
                 continue
-            c[4] = _nothing  # dropped, unless the values still computed read it
-            if id(c[0]) in set(map(id, graph_inputs(p.inner_outputs()))):
-                c[4] = None
+            c.post = _nothing  # dropped, unless the values still computed read it
+            if id(c.inner) in set(map(id, graph_inputs(p.inner_outputs()))):
+                c.post = None
             else:
                 changed = True
         if changed:

@@ -1,10 +1,12 @@
 """The Scan op itself, built directly from the layout in symrnn/ops/scan.py's docstring."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 import symrnn
 import symrnn.tensor as T
-from symrnn.ops.scan import Scan
+from symrnn.ops.scan import Scan, ScanInfo
 from helpers import MODES, assert_close
 
 
@@ -15,8 +17,8 @@ def layout_op(as_while=False):
     outs = [hm2 + hm1 * w + xs, hm1 * 2, c + 1]
     if as_while:
         outs.append(T.gt(hm2 + hm1 * w + xs, 10.0))
-    return Scan([xs, hm2, hm1, c, w], outs, n_seqs=1, rec_taps=[(-2, -1)], n_nit=1,
-                n_shared=1, as_while=as_while)
+    return Scan([xs, hm2, hm1, c, w], outs, ScanInfo(n_seqs=1, rec_taps=[(-2, -1)], n_nit=1,
+                                                     n_shared=1, as_while=as_while))
 
 
 def reference(x, h_init, c, w, n, stop=None):
@@ -70,7 +72,9 @@ def test_make_node_checks_outer_types():
     with pytest.raises(TypeError, match="outer inputs"):
         op(T.lscalar(), T.dvector(), T.dvector())
     with pytest.raises(ValueError, match="does not fit the counts"):
-        Scan([T.dscalar()], [T.dscalar(), T.dscalar()], 1, (), 1, 0)
+        Scan([T.dscalar()], [T.dscalar(), T.dscalar()], ScanInfo(1, (), 1, 0))
+    with pytest.raises(TypeError, match="ScanInfo"):  # counts are named, not positional
+        Scan([T.dscalar()], [T.dscalar()], 1, (), 1, 0)
 
 
 def test_perform_refuses_a_short_sequence():
@@ -90,6 +94,11 @@ def test_op_identity_and_inner_graph_attributes():
     seqs, taps, carries, nonseqs = op.split_inner()
     assert [len(seqs), [len(t) for t in taps], len(carries), len(nonseqs)] == [1, [2], 1, 1]
     assert op.lags == [2] and op.n_nonseqs == 1 and len(op.inner_outputs) == 3
+    assert op.info == ScanInfo(n_seqs=1, rec_taps=((-2, -1),), n_nit=1, n_shared=1)
+    assert (op.n_seqs, op.rec_taps, op.n_nit, op.n_shared) == (1, ((-2, -1),), 1, 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a Scan's slots never change
+        op.info.n_nit = 2
+    assert op.info.replace(n_nit=2).n_nit == 2 and op.n_nit == 1
 
 
 def test_the_gradient_is_a_backward_scan_of_the_same_layout():
