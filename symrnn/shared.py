@@ -2,7 +2,7 @@
 import numpy as np
 
 from symrnn.tensor.variable import TensorVariable
-from symrnn.types import TensorType
+from symrnn.types import TensorType, is_device_array
 
 
 class SharedVariable(TensorVariable):
@@ -22,14 +22,14 @@ class SharedVariable(TensorVariable):
     def get_value(self, borrow=False, return_internal_type=False):
         """The current value (a copy unless ``borrow=True``)."""
         v = self.container["value"]
-        if hasattr(v, "get") and not return_internal_type and not isinstance(v, np.ndarray):
+        if is_device_array(v) and not return_internal_type:
             return v.get()  # a device array: give the user NumPy
         return v if borrow else v.copy()
 
     def set_value(self, value, borrow=False):
         """Replace the value; its dtype and number of dims must fit the variable's type."""
         what = f"{self.name or 'shared variable'}.set_value"
-        if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):
+        if is_device_array(value):
             bad = [d for d, (b, n) in enumerate(zip(self.type.broadcastable, value.shape))
                    if b and n != 1]
             if str(value.dtype) != self.type.dtype or value.ndim != self.type.ndim or bad:
@@ -63,7 +63,7 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False,
     """
     if hasattr(value, "type") and hasattr(value, "owner"):
         raise TypeError(f"shared: expected a value, got the symbolic variable {value}")
-    is_device = hasattr(value, "__cuda_array_interface__") and hasattr(value, "get")
+    is_device = is_device_array(value)
     arr = value if (isinstance(value, np.ndarray) or is_device) else np.asarray(value)
     if not is_device and arr.dtype == object:
         raise TypeError(f"shared: cannot store a value of type {type(value).__name__}")

@@ -8,6 +8,12 @@ INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "u
 ALL_DTYPES = ("bool",) + INT_DTYPES + FLOAT_DTYPES + ("complex64", "complex128")
 
 
+def is_device_array(value):
+    """Whether ``value`` is a GPU array (CuPy's: the CUDA array interface and ``.get()``)."""
+    return (hasattr(value, "__cuda_array_interface__") and hasattr(value, "get")
+            and not isinstance(value, np.ndarray))
+
+
 class TensorType:
     """The type of a tensor Variable: ``dtype`` and ``broadcastable`` (one bool per dim).
 
@@ -88,7 +94,7 @@ class TensorType:
         return value
 
     def _convert(self, data, allow_downcast, what):
-        if hasattr(data, "__cuda_array_interface__") and hasattr(data, "get"):
+        if is_device_array(data):
             data = data.get()  # a CuPy array given to a CPU function
         is_python = not isinstance(data, (np.ndarray, np.generic))
         if data is None:

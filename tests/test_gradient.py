@@ -110,7 +110,6 @@ def test_an_op_with_only_grad_and_an_op_with_L_op():
 def test_elemwise_and_scan_gradients_reuse_the_forward_node():
     """The gradient reads the forward outputs it is given; it builds no second forward node."""
     from symrnn.graph import toposort
-    from symrnn.ops.scan import Scan
     x = T.dvector("x")
     y = T.tanh(x)
     nodes = toposort([T.grad(y.sum(), x)])

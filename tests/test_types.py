@@ -55,3 +55,15 @@ def test_type_call_makes_variables():
     v = TensorType("int32", (False,))("n")
     assert v.name == "n" and v.type.dtype == "int32" and v.ndim == 1
     assert isinstance(v, symrnn.tensor.TensorVariable)
+
+
+def test_is_device_array_is_the_one_gpu_array_test():
+    from symrnn.types import is_device_array
+    from tests.backends.cupy_on_cpu import ndarray
+
+    class HasGet:  # a .get() alone (a dict-like value) is not a GPU array
+        def get(self):
+            return 0
+    assert is_device_array(ndarray(np.zeros(3)))
+    assert not is_device_array(np.zeros(3)) and not is_device_array(HasGet())
+    assert not is_device_array([1.0]) and not is_device_array(2.0)

@@ -11,6 +11,7 @@ from symrnn.compile.fgraph import FunctionGraph
 from symrnn.config import config
 from symrnn.graph import Constant, Variable, clone_replace, graph_inputs
 from symrnn.shared import SharedVariable
+from symrnn.types import is_device_array
 
 BACKENDS = {"NUMPY": "symrnn.backends.numpy", "NUMBA": "symrnn.backends.numba",
             "CUPY": "symrnn.backends.cupy"}
@@ -386,6 +387,6 @@ class Function:
 def _host_value(shared_variable):
     """A shared variable's value for a CPU backend (a GPU array is copied to the host)."""
     value = shared_variable.container["value"]
-    if hasattr(value, "get") and not isinstance(value, np.ndarray):
+    if is_device_array(value):
         return value.get()
     return value

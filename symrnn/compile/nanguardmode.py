@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from symrnn.graph import Constant
+from symrnn.types import is_device_array
 
 _STATE = threading.local()  # .check: set while a guarded reference run is in progress
 BIG = 1e10
@@ -77,8 +78,8 @@ class NanGuardMode:
             if value is None or isinstance(value, (str, bytes)):
                 return None
             value = np.asarray(value)
-        if hasattr(value, "get") and not isinstance(value, np.ndarray):
-            value = value.get()  # a GPU array
+        if is_device_array(value):
+            value = value.get()
         if value.size == 0 or value.dtype.kind not in "iufc":
             return None
         if value.dtype.kind in "fc":
@@ -185,8 +186,7 @@ class NanGuardMode:
             for k, r in enumerate(results):
                 what = self.problem(r)
                 if what is not None:  # find the op that made it, on the reference
-                    host = [v.get() if hasattr(v, "get") and not isinstance(
-                        v, np.ndarray) else v for v in values]
+                    host = [v.get() if is_device_array(v) else v for v in values]
                     self.reference_run(fgraph, host)
                     self._raise(what, f"value {k} of the compiled function ({mode}); "
                                 "the NumPy reference found none")

@@ -12,7 +12,8 @@ pick): this package imports without it, ``available()`` says whether CuPy, a GPU
 and a working kernel compiler are there, and compiling a function in this mode
 without them raises ``CuPyUnavailableError``.
 """
-import numpy as np
+
+from symrnn.types import is_device_array
 
 
 class CuPyUnavailableError(RuntimeError):
@@ -93,12 +94,6 @@ def compile_graph(fgraph):
     require()
     from symrnn.backends.cupy.runtime import compile_graph as compile_on_gpu
     return compile_on_gpu(fgraph)
-
-
-def is_device_array(value):
-    """Whether ``value`` is a GPU array (has ``.get()`` and the CUDA array interface)."""
-    return hasattr(value, "__cuda_array_interface__") and hasattr(value, "get") and \
-        not isinstance(value, np.ndarray)
 
 
 def to_host(value):
