@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symrnn.graph import Constant, clone_replace, graph_inputs, toposort
+from symrnn.graph import Constant, clients, clone_replace, graph_inputs, toposort
 from symrnn.ops.blas import Dot
 from symrnn.ops.elemwise import DimShuffle, Elemwise
 from symrnn.ops.scan import Scan
@@ -141,16 +141,6 @@ class _Parts:
         return pairs
 
 
-def _readers(outputs, blockers):
-    out = {}
-    for node in toposort(outputs, blockers=blockers):
-        for v in node.inputs:
-            out.setdefault(id(v), []).append(node)
-    for v in outputs:
-        out.setdefault(id(v), []).append("output")
-    return out
-
-
 def _invariant_ids(p):
     """ids of the inner variables that read only non-sequences and constants."""
     inv = {id(w.inner) for w in p.nonseqs}
@@ -188,14 +178,14 @@ def _inline_constants(p):
 def _hoist_invariants(p):
     inv = _invariant_ids(p)
     ns_ids = {id(w.inner) for w in p.nonseqs}
-    readers = _readers(p.inner_outputs(), [w.inner for w in p.nonseqs])
+    readers = clients(p.inner_outputs(), [w.inner for w in p.nonseqs])
     repl = {}
     for node in toposort(p.inner_outputs(), blockers=[w.inner for w in p.nonseqs]):
         for v in node.outputs:
             if id(v) not in inv or id(v) in ns_ids:
                 continue
             needed = any(r == "output" or not all(id(o) in inv for o in r.outputs)
-                         for r in readers.get(id(v), []))
+                         for r, _ in readers.get(id(v), []))
             cheap = all(isinstance(n.op, DimShuffle) for n in toposort([v], blockers=[
                 w.inner for w in p.nonseqs]))
             if needed and not cheap and any(id(a) in ns_ids for a in graph_inputs([v])):
@@ -289,7 +279,7 @@ class _StepTrace(str):
 def _project_outputs(p):
     from symrnn.tensor.math import dot
     inv = _invariant_ids(p)
-    readers = _readers(p.inner_outputs(), [])
+    readers = clients(p.inner_outputs())
     changed = False
     for m in p.mapped:
         o = m.value
@@ -330,7 +320,7 @@ def _sink_accumulators(p):
     if p.op.as_while:
         return False
     inv = _invariant_ids(p)
-    readers = _readers(p.inner_outputs(), [])
+    readers = clients(p.inner_outputs())
     changed = False
     for c in p.live_carries():
         new = c.new
@@ -363,14 +353,14 @@ def _sink_accumulators(p):
 @register("scan_drop_unused_carries")
 def scan_drop_unused_carries(fgraph):
     """Drop the carried values (gradient sums...) that no node and no output reads."""
-    clients = fgraph.clients()
+    readers = fgraph.clients()
     for node in fgraph.toposort():
         if not isinstance(node.op, Scan) or not node.op.n_shared:
             continue
         p = _Parts(node)
         changed = False
         for c in p.carries:
-            if clients.get(id(c.old)):
+            if readers.get(id(c.old)):
                 continue
             c.post = _nothing  # dropped, unless the values still computed read it
             if id(c.inner) in set(map(id, graph_inputs(p.inner_outputs()))):

@@ -20,7 +20,7 @@ fuse (the tests check both).
 """
 from symrnn.backends.cupy.ctypes_map import supported
 from symrnn.backends.cupy.fusion import fusable, scalar_literal
-from symrnn.graph import Constant, ancestors, toposort
+from symrnn.graph import Constant, ancestors, clients, toposort
 from symrnn.ops.elemwise import DimShuffle, Elemwise
 from symrnn.ops.reduction import Reduce
 from symrnn.ops.shape import Rebroadcast
@@ -162,16 +162,13 @@ def plan_scan(op):
     _, _, carries, _ = op.split_inner()
     nr, nn, nc = op.n_rec, op.n_nit, op.n_shared
     outs = op.inner_outputs
-    readers = {}
-    for node in toposort(outs, blockers=op.inner_inputs):
-        for v in node.inputs:
-            readers.setdefault(id(v), []).append(node)
+    readers = clients(outs, op.inner_inputs)
     states, acc_updates = [], {}
     for c, (cv, new) in enumerate(zip(carries, outs[nr + nn:nr + nn + nc])):
         node = new.owner
         is_acc = (node is not None and isinstance(node.op, Elemwise)
                   and node.op.scalar_op.name == "add" and cv in node.inputs
-                  and len(readers.get(id(cv), [])) == 1
+                  and len([r for r, _ in readers.get(id(cv), []) if r != "output"]) == 1
                   and sum(v is cv for v in node.inputs) == 1 and new not in outs[:nr + nn])
         if is_acc:
             acc_updates[c] = next(v for v in node.inputs if v is not cv)

@@ -28,7 +28,7 @@ from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.compile import cache
 from symrnn.backends.numpy import fresh_array
-from symrnn.graph import Constant, op_error
+from symrnn.graph import Constant, clients, op_error
 from symrnn.ops.scan import Scan
 
 _WARNED = set()
@@ -90,14 +90,8 @@ def fresh(value, given_ids):
 
 def generate(nodes, inputs, outputs, name="fn"):
     """(source, node table, array constants) of one function computing ``outputs``."""
-    clients = {}
-    for node in nodes:
-        for v in node.inputs:
-            clients.setdefault(id(v), []).append(node)
-    for v in outputs:
-        clients.setdefault(id(v), []).append("output")
     table = []
-    ctx = Ctx(table, clients)
+    ctx = Ctx(table, clients(outputs, inputs))  # (``nodes`` are all that lies between)
     args = []
     for k, v in enumerate(inputs):
         arg = f"x_{k}"  # fresh names (prefix + number) never contain "_"
@@ -264,8 +258,9 @@ def _explain(err, fgraph, values, tables):
     return err
 
 
-def _plan(order):
-    """Cut ``order`` into runs of translatable nodes and single Python nodes."""
+def _plan(order, readers):
+    """Cut ``order`` into runs of translatable nodes and single Python nodes (``readers``:
+    the graph's clients map)."""
     runs = []
     for node in order:
         kind = "jit" if translatable(node) else "py"
@@ -274,13 +269,13 @@ def _plan(order):
         else:
             runs.append((kind, [node]))
     return [piece for kind, nodes in runs
-            for piece in (_cut_at_scans(nodes) if kind == "jit" else [(kind, nodes)])]
+            for piece in (_cut_at_scans(nodes, readers) if kind == "jit" else [(kind, nodes)])]
 
 
 SPLIT_NODES = 600  # a run of more nodes than this (inner graphs counted) is cut at its Scans
 
 
-def _cut_at_scans(nodes):
+def _cut_at_scans(nodes, readers):
     """A long run as several compiled functions, one per Scan: the nodes that prepare its
     inputs (for the first Scan that reads them) and those that use its outputs and feed no
     later Scan (as soon as their inputs exist).
@@ -293,14 +288,10 @@ def _cut_at_scans(nodes):
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     if len(scans) < 2 or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
-    readers = {}
-    for n in nodes:
-        for v in n.inputs:
-            readers.setdefault(id(v), []).append(n)
     piece = {id(n): k for k, n in enumerate(scans)}
     for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
         if id(n) not in piece:
-            later = [piece[id(r)] for o in n.outputs for r in readers.get(id(o), [])
+            later = [piece[id(r)] for o in n.outputs for r, _ in readers.get(id(o), [])
                      if id(r) in piece]
             if later:
                 piece[id(n)] = min(later)
@@ -319,7 +310,7 @@ def compile_graph(fgraph):
     """A thunk running ``fgraph`` as compiled code (segments around untranslatable ops)."""
     order = fgraph.toposort()
     inputs, outputs = list(fgraph.inputs), list(fgraph.outputs)
-    runs = _plan(order)
+    runs = _plan(order, fgraph.clients())
     for kind, nodes in runs:
         if kind == "py" and type(nodes[0].op).__name__ not in _WARNED:
             _WARNED.add(type(nodes[0].op).__name__)

@@ -132,7 +132,7 @@ class Ctx:
         self.names = {}  # id(var) -> local name
         self.lazy = {}  # id(var) -> Lazy
         self.nodes = nodes  # node table shared by everything in this source (errors)
-        self.clients = clients  # id(var) -> number of readers
+        self.clients = clients  # who reads each variable: symrnn.graph.clients' map
         self.alias = set()  # ids of variables that may share memory with an argument
         self.counter = 0
 

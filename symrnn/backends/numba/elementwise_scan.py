@@ -230,7 +230,6 @@ def _body(ctx, plan, leaves, idx, t, bufs, maps, states, sums, op):
 
 def _accumulators(op, node, plan, ctx, n, sums, carries, nonseqs):
     """Emit each accumulated carry's final value: init + its linear rest on the term sums."""
-    from symrnn.backends.numba.scan import _clients
     from symrnn.compile.fgraph import FunctionGraph
     from symrnn.tensor.basic import lscalar
     from symrnn.tensor.math import cast
@@ -256,7 +255,7 @@ def _accumulators(op, node, plan, ctx, n, sums, carries, nonseqs):
         add = op.inner_outputs[op.n_rec + op.n_nit + c].owner.op
         finals.append((c, add(init, clone_replace([inc], repl)[0])))
     fg = FunctionGraph(blockers, [f for _, f in finals])
-    outer_clients, ctx.clients = ctx.clients, _clients(fg)
+    outer_clients, ctx.clients = ctx.clients, fg.clients()
     with ctx.scope():  # the op's inner placeholders are named only here
         for v, w in zip(w_in, nonseqs):
             ctx.define(v, ctx.name(w), alias=id(w) in ctx.alias)

@@ -76,7 +76,7 @@ def _fusable(node, ctx):
     readers = ctx.clients.get(id(out), [])
     if out.type.ndim == 0 or len(readers) != 1:
         return False
-    reader = readers[0]
+    reader = readers[0][0]
     if reader == "output" or reader is None:
         return False
     if isinstance(reader.op, Elemwise):

@@ -69,7 +69,7 @@ def _scan(op, node, ctx):
     ctx.line(f"{done} = {n}")
     t = ctx.fresh("t")
     outer_clients = ctx.clients
-    ctx.clients = _clients(fg)
+    ctx.clients = fg.clients()
 
     def step():  # the body of step t; written once per unrolled copy
         for v, s in zip(s_in, seq_names):
@@ -153,16 +153,6 @@ def _store(ctx, node, buf, i, value):
         copy_into(ctx, buf, [str(i)], val, [f"{val}.shape[{d}]" for d in range(value.type.ndim)])
     else:
         ctx.line(f"{buf}[{i}] = {val}")
-
-
-def _clients(fg):
-    out = {}
-    for n in fg.toposort():
-        for v in n.inputs:
-            out.setdefault(id(v), []).append(n)
-    for v in fg.outputs:
-        out.setdefault(id(v), []).append("output")
-    return out
 
 
 _scan.supports = _supports
