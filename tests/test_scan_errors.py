@@ -4,6 +4,7 @@ import pytest
 
 import symrnn
 import symrnn.tensor as T
+from helpers import MODES
 
 x, h0, W = T.matrix("x"), T.vector("h"), T.matrix("W")
 
@@ -111,3 +112,23 @@ def test_an_error_inside_a_step_names_the_node_the_step_and_the_loop():
         f(np.ones((3, 4)), np.ones(3), np.ones((3, 3)))
     msg = str(e.value)
     assert "Elemwise{add}" in msg and "during step 0" in msg and "test_scan_errors.py" in msg
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_run_time_checks_say_the_same_on_every_backend(mode):
+    # one compiled function per backend (Scan.check_steps and Scan.store_step, shared)
+    xs, hs, n, k = T.dmatrix("x"), T.dmatrix("h0"), T.lscalar("n"), T.lscalar("k")
+    h, _ = symrnn.scan(lambda a, h2, h1, k: (h1 + 0.5 * h2 + a)[:k], sequences=xs, n_steps=n,
+                       outputs_info=dict(initial=hs, taps=[-2, -1]), non_sequences=k)
+    f = symrnn.function([xs, hs, n, k], h, mode=mode)
+    x_ok, h_ok = np.ones((4, 3)), np.zeros((2, 3))
+    assert f(x_ok, h_ok, 3, 3).shape == (3, 3)
+    cases = [((x_ok, h_ok, 0, 3), r"the loop would run 0 steps: sequences must not be empty"),
+             ((x_ok, h_ok, 5, 3), r"sequence 0 has 4 entries, fewer than the 5 steps"),
+             ((x_ok, h_ok[:1], 3, 3), r"output 0 has 1 rows \(shape \(1, 3\)\) but its taps "
+                                      r"\[-2, -1\] need 2"),
+             ((x_ok, h_ok, 3, 2), r"step 0 produced output 0 of shape \(2,\), but it must keep "
+                                  r"the shape \(3,\)")]
+    for values, message in cases:
+        with pytest.raises(ValueError, match=r"^Scan\{scan\}: .*" + message):
+            f(*values)

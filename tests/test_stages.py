@@ -8,8 +8,6 @@ def test_ops_and_rewrites_name_no_backend_and_no_compiler():
     found = []
     for folder in ("ops", "rewrite"):
         for path in sorted((PACKAGE / folder).glob("*.py")):
-            if path.name == "scan.py" and folder == "ops":
-                continue  # the Scan op's loop moves to the NumPy backend (issue 17, part A)
             for k, line in enumerate(path.read_text().splitlines(), 1):
                 if "symrnn.backends" in line or "symrnn.compile" in line:
                     found.append(f"{folder}/{path.name}:{k}: {line.strip()}")

@@ -95,3 +95,5 @@ def fresh_array(value, given_ids):
 fresh = fresh_array  # the name every backend gives it
 
 __all__ = ["compile_graph", "perform", "fresh", "to_host", "Constant"]
+
+from symrnn.backends import numpy_scan  # noqa: E402,F401  (registers Scan's loop)

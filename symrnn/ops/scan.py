@@ -4,6 +4,10 @@
 stays simple: sequence taps are sliced and ``go_backwards`` is applied outside
 the op, so step ``t`` reads every outer sequence at index ``[t]``.
 
+The op knows no backend: the NumPy backend's loop (symrnn/backends/numpy_scan.py)
+defines its meaning, and every backend that runs the loop step by step refuses bad
+run-time values with the op's ``check_steps`` and ``store_step`` (same messages).
+
 Layout (the contract the NumPy, numba and CuPy backends implement)::
 
     outer inputs                     inner inputs (one step)        inner outputs
@@ -68,7 +72,11 @@ import hashlib
 
 import numpy as np
 
-from symrnn.graph import Apply, Op, clone_replace, graph_inputs, op_error
+from symrnn.gradient import grad
+from symrnn.graph import Apply, Constant, Op, clone_replace, graph_inputs, op_error, toposort
+from symrnn.tensor import math as T
+from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
+from symrnn.tensor.indexing import inc_subtensor, set_subtensor
 from symrnn.types import TensorType
 
 
@@ -132,7 +140,7 @@ class Scan(Op):
             raise ValueError(f"Scan: inner graph has {len(self.inner_inputs)} inputs and "
                              f"{len(self.inner_outputs)} outputs, which does not fit the counts")
         self.graph_id = _graph_key(self.inner_inputs, self.inner_outputs)
-        self._thunk = None
+        self.backend_cache = {}  # what a backend prepares once per op (not pickled)
 
     # the counts, read from the frozen ``info``
     n_seqs = property(lambda self: self.info.n_seqs)
@@ -144,8 +152,8 @@ class Scan(Op):
     def __str__(self):
         return f"Scan{{{self.name}}}"
 
-    def __getstate__(self):  # the NumPy step interpreter is rebuilt on first use
-        return dict(self.__dict__, _thunk=None)
+    def __getstate__(self):  # a backend's prepared state is rebuilt on first use
+        return dict(self.__dict__, backend_cache={})
 
     # ---- where things are ----
 
@@ -168,12 +176,10 @@ class Scan(Op):
     # ---- graph building ----
 
     def make_node(self, n_steps, *inputs):
-        from symrnn.tensor.basic import as_tensor_variable, patternbroadcast
-        from symrnn.tensor.math import cast
         n_steps = as_tensor_variable(n_steps)
         if n_steps.type.ndim != 0 or not n_steps.type.dtype.startswith(("int", "uint")):
             raise op_error(str(self), f"n_steps must be an integer scalar, got {n_steps.type}")
-        n_steps = cast(n_steps, "int64")
+        n_steps = T.cast(n_steps, "int64")
         inputs = [as_tensor_variable(x) for x in inputs]
         if len(inputs) != len(self.inner_inputs) - sum(len(t) for t in self.rec_taps) \
                 + self.n_rec:
@@ -194,63 +200,7 @@ class Scan(Op):
                                          self.n_rec + self.n_nit + self.n_shared]])
         return Apply(self, [n_steps] + fitted, [t() for t in types])
 
-    # ---- the NumPy reference ----
-
-    def inner_function(self):
-        """The inner graph prepared once for the NumPy backend: values -> outputs.
-
-        A lean interpreter (slots in a list, dispatch resolved once per node): the loop
-        runs it every step, so per-step overhead matters."""
-        if self._thunk is None:
-            from symrnn.backends.numpy import perform, run_node
-            from symrnn.compile.fgraph import FunctionGraph
-            from symrnn.compile.nanguardmode import step_check
-            from symrnn.graph import Constant
-            from symrnn.rewrite import rewrite_graph
-            # rewrites edit a private copy; the op's inner graph stays as it is
-            fg = FunctionGraph(self.inner_inputs, clone_replace(
-                self.inner_outputs, copy_inputs=True, rebuild=False))
-            rewrite_graph(fg, "NUMPY")
-            order = fg.toposort()
-            slot = {id(v): k for k, v in enumerate(self.inner_inputs)}
-            store0 = [None] * len(self.inner_inputs)
-            program = []
-            for node in order:
-                for v in node.inputs:
-                    if id(v) not in slot and isinstance(v, Constant):
-                        slot[id(v)] = len(store0)
-                        store0.append(v.data)
-                ins = [slot[id(v)] for v in node.inputs]
-                for v in node.outputs:
-                    slot[id(v)] = len(store0)
-                    store0.append(None)
-                program.append((perform.dispatch(type(node.op)), node, ins,
-                                [slot[id(v)] for v in node.outputs]))
-            for v in fg.outputs:
-                if id(v) not in slot:  # a constant returned as it is
-                    slot[id(v)] = len(store0)
-                    store0.append(v.data)
-            out_slots = [slot[id(v)] for v in fg.outputs]
-            n_in = len(self.inner_inputs)
-
-            def run(values):
-                store = list(store0)
-                store[:n_in] = values
-                check = step_check()  # NanGuardMode's check of every value, or None
-                for impl, node, ins, outs in program:
-                    args = [store[i] for i in ins]
-                    try:
-                        res = impl(node.op, node, args)
-                    except Exception:
-                        run_node(node, args)  # raises the error naming the node and line
-                        raise
-                    if check is not None:
-                        check(node, res, args)
-                    for k, r in zip(outs, res):
-                        store[k] = r
-                return [store[k] for k in out_slots]
-            self._thunk = run
-        return self._thunk
+    # ---- run-time checks, the same in every backend that runs the loop step by step ----
 
     def check_steps(self, node, n, seqs, inits):
         """Refuse a loop of ``n`` steps whose sequences or initial values do not fit it
@@ -271,53 +221,18 @@ class Scan(Op):
                                f"rows (shape {x0.shape}) but its taps {list(self.rec_taps[j])} "
                                f"need {lag}", ValueError, node.trace)
 
-    def perform(self, node, inputs):
-        n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
-        n = int(n_steps)
-        self.check_steps(node, n, seqs, inits)
-        bufs = []
-        for j, (x0, lag) in enumerate(zip(inits, self.lags)):
-            buf = np.empty((lag + n,) + x0.shape[1:], dtype=node.outputs[j].type.dtype)
-            buf[:lag] = x0
-            bufs.append(buf)
-        mapped = [None] * self.n_nit
-        carries = list(carries)
-        fn, nr, nn, nc = self.inner_function(), self.n_rec, self.n_nit, self.n_shared
-        tap_index = [(j, lag + k) for j, (taps, lag) in enumerate(zip(self.rec_taps, self.lags))
-                     for k in taps]
-        done, nonseqs = n, list(nonseqs)
-        for t in range(n):
-            args = [s[t] for s in seqs] + [bufs[j][p + t] for j, p in tap_index]
-            try:
-                outs = fn(args + carries + nonseqs)
-            except (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError,
-                    OverflowError) as e:
-                err = type(e)(f"{e}\n  during step {t} of the loop {self} built at "
-                              f"{node.trace}")
-                err.symrnn_reported = True
-                raise err from e
-            for j in range(nr):
-                _store(bufs[j], self.lags[j] + t, outs[j], t, f"output {j}", node)
-            for k in range(nn):
-                if mapped[k] is None:
-                    v = np.asarray(outs[nr + k])
-                    mapped[k] = np.empty((n,) + v.shape, node.outputs[nr + k].type.dtype)
-                _store(mapped[k], t, outs[nr + k], t, f"output {nr + k}", node)
-            carries = outs[nr + nn:nr + nn + nc]
-            if self.as_while and bool(outs[-1]):
-                done = t + 1
-                break
-        bufs = [b[:lag + done] for b, lag in zip(bufs, self.lags)]
-        mapped = [m[:done] for m in mapped]
-        return bufs + mapped + [np.asarray(c) for c in carries]
+    def store_step(self, node, buf, i, value, t, what):
+        """``buf[i] = value`` (step t's value of ``what``), refusing a value whose shape
+        differs from the earlier steps' (NumPy and CuPy arrays alike)."""
+        if tuple(value.shape) != tuple(buf.shape[1:]):
+            raise op_error(str(self), f"step {t} produced {what} of shape {tuple(value.shape)}"
+                           f", but it must keep the shape {tuple(buf.shape[1:])} (of its "
+                           "initial value or of earlier steps)", ValueError, node.trace)
+        buf[i] = value
 
     # ---- gradient: a backward Scan ----
 
     def L_op(self, inputs, outputs, output_grads):
-        from symrnn.gradient import grad
-        from symrnn.tensor import math as T
-        from symrnn.tensor.basic import constant
-        from symrnn.tensor.indexing import inc_subtensor, set_subtensor
         n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
         nr, nn = self.n_rec, self.n_nit
         g_bufs, g_maps = output_grads[:nr], output_grads[nr:nr + nn]
@@ -445,15 +360,11 @@ class Scan(Op):
         out += [next(it) if _is_float(v) else None for v in new_w]
         return out
 
-
     def _grad_with_carry_history(self, inputs, output_grads):
         """The gradient when carries matter: the same loop with every carry as a recurrent
         output (keeping its per-step history) is differentiated instead. This recomputes
         the loop; it serves shared variables read and updated in fn, and second
         derivatives (the gradient of a backward loop's sums)."""
-        from symrnn.tensor.basic import as_tensor_variable
-        from symrnn.tensor.indexing import set_subtensor
-        from symrnn.tensor.math import zeros_like
         nr, nn, nc = self.n_rec, self.n_nit, self.n_shared
         outs = self.inner_outputs
         hist = Scan(self.inner_inputs, outs[:nr] + outs[nr + nn:nr + nn + nc] + outs[nr:nr + nn]
@@ -464,7 +375,7 @@ class Scan(Op):
         bufs = [as_tensor_variable(c).dimshuffle(["x"] + list(range(c.type.ndim)))
                 for c in carries]
         node = hist.make_node(n, *seqs, *inits, *bufs, *nonseqs)
-        g_c = [None if g is None else set_subtensor(zeros_like(b)[-1], g)
+        g_c = [None if g is None else set_subtensor(T.zeros_like(b)[-1], g)
                for g, b in zip(output_grads[nr + nn:], node.outputs[nr:nr + nc])]
         grads = hist.L_op(node.inputs, node.outputs,
                           list(output_grads[:nr]) + g_c + list(output_grads[nr:nr + nn]))
@@ -476,7 +387,6 @@ class Scan(Op):
 def _graph_key(inputs, outputs):
     """A structural key of an inner graph: equal graphs (up to names) get equal keys, in
     every process, so equal Scans merge and compile caches can key on them."""
-    from symrnn.graph import Constant, toposort
     index = {id(v): f"in{k}:{v.type}" for k, v in enumerate(inputs)}
 
     def ref(v):
@@ -499,7 +409,6 @@ def _graph_key(inputs, outputs):
 def _reuse_outputs(outputs, step_outputs):
     """``outputs`` reading placeholders instead of recomputing a forward step output (the
     gradients of tanh, exp, sigmoid... rebuild the node they differentiate)."""
-    from symrnn.graph import toposort
     keys = {}
     for j, o in enumerate(step_outputs):
         if o.owner is not None:
@@ -515,13 +424,3 @@ def _reuse_outputs(outputs, step_outputs):
     if not repl:
         return outputs, []
     return clone_replace(outputs, repl, rebuild=False), sorted(stored.items())
-
-
-def _store(buf, i, value, t, what, node):
-    """buf[i] = value (step t's), refusing a value whose shape differs from the earlier steps'."""
-    value = np.asarray(value)
-    if value.shape != buf.shape[1:]:
-        raise op_error(str(node.op), f"step {t} produced {what} of shape {value.shape}, "
-                       f"but it must keep the shape {buf.shape[1:]} (of its initial value or "
-                       "of earlier steps)", ValueError, node.trace)
-    buf[i] = value

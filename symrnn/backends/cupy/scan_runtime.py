@@ -14,18 +14,10 @@ from symrnn.backends.cupy.runtime import compile_graph, kernel_options, to_devic
 from symrnn.backends.cupy.scan_fusion import plan_scan
 from symrnn.backends.cupy.scan_kernel import ScanKernel
 from symrnn.compile.fgraph import FunctionGraph
-from symrnn.graph import ancestors, clone_replace, op_error
+from symrnn.graph import ancestors, clone_replace
 from symrnn.ops.scan import Scan
 
 BLOCK = 256
-
-
-def _store(op, node, buf, i, value, t, what):
-    if value.shape != buf.shape[1:]:
-        raise op_error(str(op), f"step {t} produced {what} of shape {value.shape}, but it must "
-                       f"keep the shape {buf.shape[1:]} (of its initial value or of earlier "
-                       "steps)", ValueError, node.trace)
-    buf[i] = value
 
 
 def host_loop(op, node):
@@ -49,12 +41,12 @@ def host_loop(op, node):
             args = [s[t] for s in seqs] + [bufs[j][p + t] for j, p in tap_index]
             outs = inner(args + carries + list(nonseqs))
             for j in range(nr):
-                _store(op, node, bufs[j], op.lags[j] + t, outs[j], t, f"output {j}")
+                op.store_step(node, bufs[j], op.lags[j] + t, outs[j], t, f"output {j}")
             for k in range(nn):
                 if mapped[k] is None:
                     mapped[k] = cp.empty((n,) + outs[nr + k].shape,
                                          node.outputs[nr + k].type.dtype)
-                _store(op, node, mapped[k], t, outs[nr + k], t, f"output {nr + k}")
+                op.store_step(node, mapped[k], t, outs[nr + k], t, f"output {nr + k}")
             carries = outs[nr + nn:nr + nn + nc]
             if op.as_while and bool(outs[-1]):
                 done = t + 1
