@@ -11,6 +11,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from symrnn.compile import numba_load
+
 X86 = platform.machine() in ("x86_64", "AMD64")
 _I8P, _I32, _I64 = ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(64)
 
@@ -70,6 +72,7 @@ def entry_points():
     sig = (types.int64,)
     out = []
     for fn in (enter, leave, read):
-        fn.compile(sig)
+        if numba_load.load(fn, sig) is None:  # not cached yet: compile (about a second)
+            fn.compile(sig)
         out.append(fn.overloads[sig].entry_point)
     return tuple(out)

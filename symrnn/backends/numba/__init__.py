@@ -26,7 +26,7 @@ from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa
 from symrnn.backends.numba import guard, rng, sealed  # noqa: F401
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
-from symrnn.compile import cache
+from symrnn.compile import cache, numba_load
 from symrnn.backends.numpy import fresh_array
 from symrnn.graph import Constant, clients, op_error
 from symrnn.ops.scan import Scan
@@ -185,14 +185,7 @@ def _load_cached(source, sig):
             return fn
         if not os.path.exists(fn._cache._cache_file._index_path):
             return None  # a miss known without starting numba's compiler (about a second)
-        with numba.core.compiler_lock.global_compiler_lock:
-            cres = fn._cache.load_overload(sig, fn.targetctx)
-            if cres is None:
-                return None
-            fn._cache_hits[sig] += 1
-            fn.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
-            fn.add_overload(cres)
-        return fn
+        return fn if numba_load.load(fn, sig) is not None else None
     except Exception:  # noqa: BLE001  (a damaged entry: the compile rebuilds it)
         return None
 

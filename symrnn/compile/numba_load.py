@@ -1,0 +1,32 @@
+"""Machine code from numba's disk cache, loaded without starting numba's compiler.
+
+numba's own loader (``Dispatcher.compile`` on a cache hit) first refreshes the whole target
+context: it imports every lowering registry of numba (and SciPy, where it is installed, to look
+for BLAS), about 0.4 s per process that running cached machine code does not need. ``load``
+reads the entry and links it the way numba does, without that refresh (only numba's runtime, NRT, is started); the registries are
+loaded later only if something is compiled.
+"""
+from numba.core import caching, compiler_lock
+from numba.core.runtime import rtsys
+
+
+def load(dispatcher, sig):
+    """``dispatcher``'s overload for ``sig`` from its disk cache (added to it), or None."""
+    if sig in dispatcher.overloads:
+        return dispatcher.overloads[sig]
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or isinstance(cache, caching.NullCache) or not hasattr(
+            cache, "_load_overload"):  # another numba's internals: its own loader then
+        return None
+    with compiler_lock.global_compiler_lock:
+        rtsys.initialize(dispatcher.targetctx)  # NRT: the allocator the machine code calls
+        with cache._guard_against_spurious_io_errors():
+            cres = cache._load_overload(sig, dispatcher.targetctx)
+            if cres is None:
+                return None
+            dispatcher._cache_hits[sig] += 1
+            dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc,
+                                                      [cres.library])
+            dispatcher.add_overload(cres)
+            return cres
+    return None  # the guard swallowed an I/O error: a miss
