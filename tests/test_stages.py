@@ -18,3 +18,39 @@ def test_the_numpy_backend_does_not_import_the_compiler():
     text = (PACKAGE / "backends" / "numpy.py").read_text()
     assert "from symrnn.compile.function" not in text and "symrnn.compile import function" \
         not in text
+
+
+def _imported(path):
+    """The symrnn modules ``path`` imports (anywhere in it), as dotted names."""
+    import ast
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+                base = ".".join(parts[:len(parts) - node.level] + ((base,) if base else ()))
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+    return {n for n in names if n.startswith("symrnn")}
+
+
+def test_a_backend_imports_no_other_backend():
+    backends = PACKAGE / "backends"
+    found = []
+    for own, other in (("numba", "cupy"), ("cupy", "numba")):
+        for path in sorted((backends / own).glob("*.py")):
+            found += [f"{own}/{path.name}: {n}" for n in _imported(path)
+                      if n.startswith(f"symrnn.backends.{other}")]
+    # what both use (the plan of an elementwise scan) imports neither
+    found += [f"scan_plan.py: {n}" for n in _imported(backends / "scan_plan.py")
+              if n.startswith(("symrnn.backends.numba", "symrnn.backends.cupy"))]
+    assert not found, "\n".join(found)
+
+
+def test_numba_scan_loops_and_fused_scans_do_not_import_each_other():
+    numba = PACKAGE / "backends" / "numba"
+    assert not {n for n in _imported(numba / "elementwise_scan.py")
+                if n.startswith("symrnn.backends.numba.scan")}

@@ -17,10 +17,10 @@ import symrnn.tensor as T
 from symrnn.backends.cupy import CuPyUnavailableError, available
 from symrnn.backends.cupy.ctypes_map import c_type, literal, supported
 from symrnn.backends.cupy.elemwise_kernel import cuda_source, kernel_spec
-from symrnn.backends.cupy.fusion import find_groups
+from symrnn.backends.cupy.fusion import find_groups, kernel_plan
 from symrnn.backends.cupy.scalar_c import PREAMBLE, expression, has_expression
-from symrnn.backends.cupy.scan_fusion import ScanPlan, plan_scan
 from symrnn.backends.cupy.scan_kernel import ScanKernel
+from symrnn.backends.scan_plan import ScanPlan
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.ops.scalar import SCALAR_OPS
 from symrnn.ops.scan import Scan
@@ -41,7 +41,7 @@ def scan_plans(inputs, outputs):
     plans = []
     for node in FunctionGraph(inputs, outputs).toposort():
         if isinstance(node.op, Scan):
-            plan = plan_scan(node.op)
+            plan = kernel_plan(node.op)
             if isinstance(plan, ScanPlan):
                 k = ScanKernel(plan)
                 KERNELS[k.name] = k.code
@@ -271,7 +271,7 @@ def test_scans_that_do_not_fuse_say_why(case, reason):
     owner = h.owner
     while not isinstance(owner.op, Scan):
         owner = owner.inputs[0].owner
-    why = plan_scan(owner.op)
+    why = kernel_plan(owner.op)
     assert isinstance(why, str) and reason in why, why
 
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from symrnn.backends.cupy.ctypes_map import literal, supported
 from symrnn.backends.cupy.scalar_c import has_expression
-from symrnn.graph import Constant
-from symrnn.ops.elemwise import DimShuffle, Elemwise
+from symrnn.backends.scan_plan import plan_scan, scalar_constant
+from symrnn.ops.elemwise import Elemwise
 
 
 class FusedGroup:
@@ -41,11 +41,15 @@ def fusable(node):
 
 def scalar_literal(var):
     """The C literal for ``var`` when it is a one-element constant (through DimShuffles)."""
-    while var.owner is not None and isinstance(var.owner.op, DimShuffle):
-        var = var.owner.inputs[0]
-    if isinstance(var, Constant) and np.size(var.data) == 1 and supported(var.type.dtype):
-        return literal(np.asarray(var.data).reshape(()), var.type.dtype)
+    c = scalar_constant(var)
+    if c is not None and supported(c.type.dtype):
+        return literal(np.asarray(c.data).reshape(()), c.type.dtype)
     return None
+
+
+def kernel_plan(op):
+    """The ScanPlan of ``op`` (a Scan) as one CUDA kernel, or why it does not fuse."""
+    return plan_scan(op, fusable, supported)
 
 
 def group_leaves(nodes):

@@ -1,8 +1,9 @@
 """Scan on the GPU: one kernel for an elementwise scan, else a host loop over GPU work.
 
-``translate(Scan)`` plans the scan once (``scan_fusion.plan_scan``). A fused
-scan checks the run-time shapes on the host (no GPU work), launches its kernel
-once for all steps and finishes its accumulators with a small compiled graph.
+``translate(Scan)`` plans the scan once (``backends/scan_plan.py`` with CUDA C's
+scalar forms: ``fusion.kernel_plan``). A fused scan checks the run-time shapes on
+the host (no GPU work), launches its kernel once for all steps and finishes its
+accumulators with a small compiled graph.
 When the shapes do not fit the plan (say a length-1 axis that the types do not
 mark broadcastable) it takes the host loop, which raises the NumPy backend's
 error or gives its result.
@@ -10,8 +11,8 @@ error or gives its result.
 import cupy as cp
 import numpy as np
 
+from symrnn.backends.cupy.fusion import kernel_plan
 from symrnn.backends.cupy.runtime import compile_graph, kernel_options, to_device, translate
-from symrnn.backends.cupy.scan_fusion import plan_scan
 from symrnn.backends.cupy.scan_kernel import ScanKernel
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.graph import ancestors, clone_replace
@@ -206,5 +207,5 @@ def _contiguous_steps(x, state):
 
 @translate.register(Scan)
 def _scan(op, node):
-    plan = plan_scan(op)
+    plan = kernel_plan(op)
     return host_loop(op, node) if isinstance(plan, str) else FusedScan(op, node, plan)

@@ -5,8 +5,8 @@ are hoisted (IndRNN ``h_t = relu(xw_t + u * h_{t-1} + b)``, the counting RNN
 ``s_t = xw_t + s_{t-1} * w``; their backward scans too) needs no array per step:
 every value of the step is a scalar expression per element of the state, written
 straight into the output buffers. Which scans qualify, and how their carries split
-into states and accumulators, is decided once for every backend by
-``scan_fusion.plan_scan`` (written for the CuPy kernel)::
+into states and accumulators, is decided for both backends by
+``backends/scan_plan.py``, here with numba's scalar forms (``_elementwise``)::
 
     for t in range(n_steps):
         for b in range(B):
@@ -27,11 +27,12 @@ the batch, a cast) runs once after it, as ordinary generated code.
 """
 import numpy as np
 
-from symrnn.backends.numba.codegen import (copy_into, emit, literal, np_dtype, translatable,
-                                           tuple_text)
+from symrnn.backends.numba.codegen import (SUPPORTED, copy_into, emit, literal, np_dtype,
+                                           translatable, tuple_text)
 from symrnn.backends.numba.elemwise import scalar_expr
+from symrnn.backends.scan_plan import ScanPlan, plan_scan, scalar_constant
 from symrnn.graph import Constant, clone_replace, toposort
-from symrnn.ops.elemwise import DimShuffle
+from symrnn.ops.elemwise import Elemwise
 
 _PLANS = {}  # id(op) -> (op, plan or None)
 
@@ -44,16 +45,18 @@ def plan_for(op):
     return hit[1]
 
 
+def _elementwise(node):
+    """Whether ``node`` is an Elemwise that ``scalar_expr`` writes (a Composite is not)."""
+    return type(node.op) is Elemwise and translatable(node)
+
+
 def _plan(op):
-    from symrnn.backends.cupy.scan_fusion import ScanPlan, plan_scan
-    plan = plan_scan(op)
+    plan = plan_scan(op, _elementwise, SUPPORTED.__contains__)
     if not isinstance(plan, ScanPlan) or plan.ndim == 0 or not (op.n_rec or plan.states):
         return None
     if any(leaf.kind == "const" for leaf in plan.leaves):
         return None  # an array constant: the generated function does not receive it
     if any(any(o.type.broadcastable) for o in plan.kernel_outputs()):
-        return None
-    if not all(translatable(n) for n in plan.nodes):
         return None
     for inc, _, invariant in plan.acc.values():
         if any(isinstance(v, Constant) and np.size(v.data) > 1 for n in toposort([inc])
@@ -63,11 +66,8 @@ def _plan(op):
 
 
 def _scalar_literal(var):
-    while var.owner is not None and isinstance(var.owner.op, DimShuffle):
-        var = var.owner.inputs[0]
-    if isinstance(var, Constant) and np.size(var.data) == 1:
-        return literal(np.asarray(var.data).reshape(()), var.type.dtype)
-    return None
+    c = scalar_constant(var)
+    return None if c is None else literal(np.asarray(c.data).reshape(()), c.type.dtype)
 
 
 def _source_axis(leaf, d):

@@ -1,25 +1,28 @@
-"""Which scans run as one CUDA kernel: those whose step is elementwise in their state.
+"""Which scans run as one elementwise loop: those whose step is elementwise in their state.
 
 A scan fuses when every value it produces per step is an elementwise
-expression (fusable Elemwise nodes) of: the step's sequence slices, its
-recurrent taps and carried states, its non-sequences and scalar constants,
-all of one state shape S (each thread of the kernel owns one element of S and
-runs the time loop). A sequence or non-sequence may be reached through
-DimShuffles (applied outside the kernel, then broadcast to S); a recurrent
+expression (Elemwise nodes the backend writes as scalar code) of: the step's
+sequence slices, its recurrent taps and carried states, its non-sequences and
+scalar constants, all of one state shape S. Each element of S then runs the
+recurrence on its own: the CuPy kernel gives each a thread with the time loop
+inside, numba's loop has time outside and no array per step. A sequence or
+non-sequence may be reached through DimShuffles (broadcast to S); a recurrent
 tap or carried state must be used as it is.
 
 A carry that is only used in its own update ``c + inc`` is an accumulator (the
 gradient of a non-sequence in a backward scan): ``inc`` is split into a linear
-part (sums, DimShuffles, casts, additions) over elementwise terms E; the kernel
+part (sums, DimShuffles, casts, additions) over elementwise terms E; the loop
 sums each E over time per element, and the linear part is applied once after
-the kernel (sums over axes and over time commute). Terms that read no
+the loop (sums over axes and over time commute). Terms that read no
 per-step value are loop-invariant: their total is n_steps times their value.
 
-``plan_scan(op)`` returns a ScanPlan, or a string saying why the scan does not
-fuse (the tests check both).
+``plan_scan(op, fusable, supported)`` returns a ScanPlan, or a string saying why
+the scan does not fuse (the tests check both); the backend says which nodes and
+dtypes its scalar code handles. Both backends plan here; this module imports
+neither (``cupy.fusion.kernel_plan``, ``numba.elementwise_scan.plan_for``).
 """
-from symrnn.backends.cupy.ctypes_map import supported
-from symrnn.backends.cupy.fusion import fusable, scalar_literal
+import numpy as np
+
 from symrnn.graph import Constant, ancestors, clients, toposort
 from symrnn.ops.elemwise import DimShuffle, Elemwise
 from symrnn.ops.reduction import Reduce
@@ -28,11 +31,20 @@ from symrnn.ops.shape import Rebroadcast
 _LINEAR_SCALARS = ("add", "sub", "neg", "identity")
 
 
+def scalar_constant(var):
+    """The one-element Constant that ``var`` is, through DimShuffles, else None."""
+    while var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        var = var.owner.inputs[0]
+    if isinstance(var, Constant) and np.size(var.data) == 1:
+        return var
+    return None
+
+
 class Leaf:
-    """A kernel input: ``var`` (as the inner graph reads it) from inner input ``source``.
+    """A loop input: ``var`` (as the inner graph reads it) from inner input ``source``.
 
     ``kind`` is 'seq', 'tap', 'state', 'nonseq' or 'const'; ``shuffles`` the
-    DimShuffle ops from ``source`` up to ``var`` (applied on the host).
+    DimShuffle ops from ``source`` up to ``var``.
     """
 
     def __init__(self, var, source, kind, index, shuffles):
@@ -44,14 +56,14 @@ class Leaf:
 
 
 class ScanPlan:
-    """How a fused scan maps to one kernel.
+    """How a fused scan maps to one loop over the elements of S.
 
-    ``leaves``: the kernel's inputs; ``rec_out`` / ``nit_out`` / ``state_out``:
+    ``leaves``: the loop's inputs; ``rec_out`` / ``nit_out`` / ``state_out``:
     the expressions computing each recurrent, mapped and carried-state value;
     ``states``: carry indices that are states (the others are accumulators);
     ``acc``: per accumulator carry, (increment expression, its E terms that
     vary per step, its loop-invariant E terms); ``terms``: every varying E (the
-    kernel sums each over time); ``nodes``: the Elemwise nodes, in order;
+    loop sums each over time); ``nodes``: the Elemwise nodes, in order;
     ``ndim``: the number of dims of S.
     """
 
@@ -65,7 +77,7 @@ class ScanPlan:
         self.terms = [e for _, (_, varying, _) in sorted(acc.items()) for e in varying]
 
     def kernel_outputs(self):
-        """Every expression the kernel evaluates per step."""
+        """Every expression the loop (the CuPy kernel) evaluates per step."""
         return self.rec_out + self.nit_out + self.state_out + self.terms
 
 
@@ -83,9 +95,14 @@ def _inner_kinds(op):
 class _Walker:
     """Collects the leaves and Elemwise nodes of elementwise expressions of the inner graph."""
 
-    def __init__(self, op, kinds, states):
+    def __init__(self, op, kinds, states, fusable, supported):
         self.op, self.kinds, self.states = op, kinds, states
+        self.fusable, self.supported = fusable, supported
         self.leaves, self.nodes = {}, {}
+
+    def is_literal(self, var):
+        c = scalar_constant(var)
+        return c is not None and self.supported(c.type.dtype)
 
     def leaf(self, var):
         """The Leaf for ``var``, or a reason string when it cannot be one."""
@@ -108,7 +125,7 @@ class _Walker:
 
     def walk(self, var):
         """None when ``var`` is elementwise over leaves, else why not."""
-        if id(var) in self.leaves or id(var) in self.nodes or scalar_literal(var) is not None:
+        if id(var) in self.leaves or id(var) in self.nodes or self.is_literal(var):
             return None
         leaf = self.leaf(var)
         if isinstance(leaf, str):
@@ -119,10 +136,11 @@ class _Walker:
         node = var.owner
         if node is None:
             return f"the step reads {var}, which is not one of its inputs"
-        if isinstance(node.op, Elemwise) and not fusable(node):
+        if isinstance(node.op, Elemwise) and not self.fusable(node):
             dtypes = [v.type.dtype for v in node.inputs + node.outputs]
-            return f"the step computes {node.op} on dtypes {dtypes} with no CUDA C form here"
-        if not fusable(node):
+            return (f"the step computes {node.op} on dtypes {dtypes}, which this backend "
+                    "does not write as scalar code")
+        if not self.fusable(node):
             return f"the step computes {node.op}, which is not elementwise"
         for v in node.inputs:
             why = self.walk(v)
@@ -154,8 +172,11 @@ def _split_linear(inc, is_step_value):
     return varying, invariant
 
 
-def plan_scan(op):
-    """A ScanPlan when ``op`` (a Scan) runs as one elementwise kernel, else the reason."""
+def plan_scan(op, fusable, supported):
+    """A ScanPlan when ``op`` (a Scan) runs as one elementwise loop, else the reason.
+
+    ``fusable(node)``: whether the backend writes this Elemwise node as a scalar
+    expression; ``supported(dtype)``: whether its scalar code has this dtype."""
     if op.as_while:
         return "it stops with until (the number of steps is not known before the loop)"
     kinds = _inner_kinds(op)
@@ -174,7 +195,7 @@ def plan_scan(op):
             acc_updates[c] = next(v for v in node.inputs if v is not cv)
         else:
             states.append(c)
-    w = _Walker(op, kinds, set(states))
+    w = _Walker(op, kinds, set(states), fusable, supported)
     direct = outs[:nr + nn] + [outs[nr + nn + c] for c in states]
     for v in direct:
         why = w.walk(v)
@@ -201,7 +222,7 @@ def plan_scan(op):
                 if ndims else "it computes no per-step value")
     dtypes = [v.type.dtype for v in op.inner_inputs + op.inner_outputs]
     if not all(supported(d) for d in dtypes):
-        return f"a dtype among {sorted(set(dtypes))} has no CUDA C type here"
+        return f"a dtype among {sorted(set(dtypes))} has no scalar type in this backend"
     if not any(leaf.kind in ("seq", "tap", "state") for leaf in w.leaves.values()):
         return "no value changes from step to step"
     everything = list(w.nodes.values())
