@@ -16,8 +16,8 @@ from symrnn import gradient  # noqa: F401
 
 clone = clone_replace
 __version__ = "0.1.0"
-from symrnn.scan import foldl, foldr, map, reduce, scan  # noqa: F401,E402
-from symrnn import scan_module  # noqa: F401,E402
+from symrnn import scan_module  # noqa: F401,E402  (the module; symrnn.scan is the function)
+from symrnn.scan_module import foldl, foldr, map, reduce, scan  # noqa: F401,E402
 from symrnn.tensor.math import dot  # noqa: F401,E402  (theano.dot)
 from symrnn import sandbox  # noqa: F401,E402
 from symrnn import rewrite as _rewrite  # noqa: E402

@@ -1,6 +1,6 @@
 """The Scan op: a loop whose body is an inner graph; its gradient is another Scan.
 
-``symrnn.scan()`` (symrnn/scan.py) normalises the user's call so that this op
+``symrnn.scan()`` (symrnn/scan_module/build.py) normalises the user's call so that this op
 stays simple: sequence taps are sliced and ``go_backwards`` is applied outside
 the op, so step ``t`` reads every outer sequence at index ``[t]``.
 

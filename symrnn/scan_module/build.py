@@ -6,12 +6,18 @@ arguments, and turns what it returns into the inner graph of a Scan op
 """
 import builtins
 import inspect
-from collections import OrderedDict
 
-from symrnn.graph import Constant, Variable, clone_replace, op_error, toposort
-from symrnn.updates import OrderedUpdates
+import numpy as np
+
+from symrnn.graph import Constant, Variable, clone_replace, graph_inputs, op_error, toposort
 from symrnn.ops.scan import Scan, ScanInfo
+from symrnn.scan_module.checkpoint import checkpointed
+from symrnn.scan_module.step import split_return
 from symrnn.shared import SharedVariable
+from symrnn.tensor import math as T
+from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
+from symrnn.tensor.raw_random import draw_count
+from symrnn.updates import OrderedUpdates
 
 
 def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None,
@@ -90,7 +96,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         forward loop runs twice (the gradient's cut is known only once the steps taken
         are counted).
     """
-    from symrnn.tensor.basic import as_tensor_variable
     if not callable(fn):
         raise TypeError(f"scan: fn must be callable, got {type(fn).__name__}")
     args, inner_ins, info = [], [], []
@@ -123,10 +128,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         info.append((v.name or str(v), f"non_sequences[{i}]"))
     _check_arity(fn, info)
 
-    from symrnn.tensor.raw_random import draw_count
     first_draw = draw_count()
     ret = fn(*args)
-    outs, updates, cond = _split_return(ret)
+    outs, updates, cond = split_return(ret)
     if ret is None:
         raise op_error("scan", f"fn{_where(fn)} returned None: did it forget `return`? It "
                        "must return the step's new value of each output (for example "
@@ -181,10 +185,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                     arg_info=[op_info[id(v)] for v in inner_ins] + info_carry + info[n_in:]
                     + info_free)
     if checkpoint is not None:
-        from symrnn.scan_checkpoint import checkpointed
         outs, new_updates = checkpointed(
             checkpoint, lambda w, c: make_op(w, c, -1), n, seq_outer, rec_outer, shared_upd,
-            nonseqs + free, truncate_gradient, cond is not None)
+            nonseqs + free, truncate_gradient, cond is not None, scan)
         _point_draws_at(draws, new_updates)
         results = [None] * len(rec)
         for o, j in zip(outs, rec_idx + nit_idx):
@@ -238,7 +241,6 @@ def _as_list(x):
 
 def _sequences(sequences, go_backwards, args, inner_ins, info):
     """Slice each (sequence, tap) as Theano 1.0 does; append their step placeholders."""
-    from symrnn.tensor.basic import as_tensor_variable
     outer = []
     for i, s in enumerate(_as_list(sequences)):
         if isinstance(s, dict):
@@ -272,9 +274,6 @@ def _sequences(sequences, go_backwards, args, inner_ins, info):
 def _n_steps(n_steps, seqs):
     """The int64 number of steps: ``n_steps`` when given (the loop then refuses a sequence
     shorter than that, as Theano does), else the shortest sequence."""
-    from symrnn.tensor import math as T
-    from symrnn.tensor.basic import as_tensor_variable, constant
-    import numpy as np
     if n_steps is None and not seqs:
         raise op_error("scan", "give at least one sequence or n_steps", ValueError)
     lengths = [s.shape[0] for s in seqs]
@@ -298,7 +297,6 @@ def _n_steps(n_steps, seqs):
 
 def _outputs_info(outputs_info):
     """Per output: None (mapped) or (initial value, negative taps in the order given)."""
-    from symrnn.tensor.basic import as_tensor_variable
     out = []
     for j, e in enumerate(_as_list(outputs_info)):
         if isinstance(e, dict):
@@ -335,37 +333,10 @@ def _check_arity(fn, info):
                        f"in this order: {listing}", TypeError) from None
 
 
-def _split_return(ret):
-    """(outputs, updates, until condition) from what fn returned, in Theano's orders."""
-    from symrnn.scan_module import until
-    outs, updates, cond = [], OrderedDict(), None
-    parts = list(ret) if isinstance(ret, (list, tuple)) and not _is_pairs(ret) else [ret]
-    for p in parts:
-        if p is None:
-            continue
-        if isinstance(p, until):
-            cond = p.condition
-        elif isinstance(p, dict):
-            updates.update(p)
-        elif isinstance(p, (list, tuple)) and p and _is_pairs(p):
-            updates.update(p)
-        elif isinstance(p, (list, tuple)):
-            outs.extend(p)
-        else:
-            outs.append(p)
-    from symrnn.tensor.basic import as_tensor_variable
-    for s in updates:
-        if not isinstance(s, SharedVariable):
-            raise op_error("scan", f"fn returned an update for {s!r}, which is not a shared "
-                           "variable", TypeError)
-    return [as_tensor_variable(o) for o in outs], updates, cond
-
-
 def _draws_in_step(outs, updates, cond, first_draw):
     """Add to ``updates`` the state update of each random draw made by fn (numbered from
     ``first_draw``): every step draws anew, and scan returns the last state (as Theano).
     Draws made before scan and read by fn are computed once, outside the loop."""
-    from symrnn.graph import graph_inputs
     draws = []
     for v in graph_inputs(outs + list(updates.values()) + ([cond] if cond is not None else [])):
         if isinstance(v, SharedVariable) and v.tag.get("draw", -1) >= first_draw and \
@@ -382,11 +353,6 @@ def _point_draws_at(draws, new_updates):
         v.default_update = new_updates[v]
 
 
-def _is_pairs(items):
-    return bool(items) and all(isinstance(p, (list, tuple)) and len(p) == 2
-                               and isinstance(p[0], SharedVariable) for p in items)
-
-
 def _check_fed_back(j, out, init, taps, info):
     """The new value of output ``j``, whose type must equal its previous value's."""
     want = init.type if taps == [-1] else init.type.clone(
@@ -394,8 +360,6 @@ def _check_fed_back(j, out, init, taps, info):
     if out.type == want:
         return out
     if isinstance(out, Constant) and out.type.ndim == want.ndim:
-        from symrnn.tensor.basic import constant
-        import numpy as np
         return constant(np.asarray(out.data, dtype=want.dtype), ndim=want.ndim)
     if out.type.dtype != want.dtype:
         fix = f"T.cast(new_value, '{want.dtype}') in fn (or cast the initial value)"
@@ -414,7 +378,6 @@ def _check_fed_back(j, out, init, taps, info):
 
 
 def _fit_update(shared, value):
-    from symrnn.tensor.basic import as_tensor_variable, patternbroadcast
     value = as_tensor_variable(value)
     if value.type.dtype != shared.type.dtype or value.type.ndim != shared.type.ndim:
         raise op_error("scan", f"the update of {shared} ({shared.type}) returned by fn has "

@@ -23,32 +23,34 @@ from collections import OrderedDict
 import numpy as np
 
 from symrnn.graph import op_error
+from symrnn.scan_module.step import until as until_
+from symrnn.tensor import math as T
+from symrnn.tensor.basic import constant, unbroadcast
 
 
-def checkpointed(k, make_op, n, seqs, bufs, shared, nonseqs, truncate_gradient, has_until):
+def checkpointed(k, make_op, n, seqs, bufs, shared, nonseqs, truncate_gradient, has_until,
+                 scan):
     """(per-step outputs: recurrent then mapped, updates) of the loop, checkpointed every k.
 
     ``make_op(until, cond_output)`` builds the user's loop as a Scan without gradient
     truncation, with or without its ``until`` and with its condition as an extra mapped
-    output after the others when ``cond_output``.
+    output after the others when ``cond_output``. ``scan`` builds the outer loop: it is
+    scan() itself, which calls this function (passed in, so no import cycle).
     """
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise op_error("scan", f"checkpoint must be a positive int, got {k!r}", ValueError)
     k = int(k)
     if has_until and truncate_gradient >= 0:
-        _, _, n = _chunked(make_op(True, True), k, n, seqs, bufs, shared, nonseqs, -1, True)
+        _, _, n = _chunked(make_op(True, True), k, n, seqs, bufs, shared, nonseqs, -1, True,
+                           scan)
         has_until = False
     outs, updates, _ = _chunked(make_op(has_until, has_until), k, n, seqs, bufs, shared,
-                                nonseqs, truncate_gradient, has_until)
+                                nonseqs, truncate_gradient, has_until, scan)
     return outs, updates
 
 
-def _chunked(op, k, n, seqs, bufs, shared, nonseqs, tg, until):
+def _chunked(op, k, n, seqs, bufs, shared, nonseqs, tg, until, scan):
     """(per-step outputs, updates, steps done) of ``op`` run as an outer scan over chunks."""
-    from symrnn.scan import scan
-    from symrnn.scan_module import until as until_
-    from symrnn.tensor import math as T
-    from symrnn.tensor.basic import constant, unbroadcast
     nr, n_seq, n_user = op.n_rec, len(seqs), op.n_nit - until
     if tg >= 0:  # chunks start at the cut: the first one holds (-cut) % k steps fewer
         cut = T.maximum(n - tg, 0)

@@ -1,29 +1,32 @@
-"""Theano's ``theano.scan_module``: ``until`` (stop a scan early) and ``explain``.
+"""Theano's ``theano.scan_module``: scan, its helpers, ``until``, checkpointing, ``explain``.
+
+``symrnn.scan`` is the function (as ``theano.scan``); this package is the module, and
+none of its files is named after a function it exports (so no import shadows one):
+
+    build.py       scan(): calls fn once on symbolic stand-ins and builds the Scan op
+                   (symrnn/ops/scan.py); map, reduce, foldl, foldr
+    step.py        what fn may return: outputs, updates, until(condition)
+    checkpoint.py  scan(..., checkpoint=k): checkpointed BPTT, an outer scan over chunks
+    __init__.py    explain(): a table of every scan's step arguments
 
     def step(x, acc):
         new = acc + x
         return new, until(new > 10)      # stop after the first step where new > 10
 """
-from symrnn.scan import foldl, foldr, map, reduce, scan  # noqa: F401
+import sys
 
+from symrnn.graph import ancestors
+from symrnn.ops.scan import Scan
+from symrnn.scan_module.build import foldl, foldr, map, reduce, scan  # noqa: F401
+from symrnn.scan_module.step import until  # noqa: F401
 
-class until:
-    """Returned by a scan step function (with its outputs) to stop the loop when ``condition``
-    is true: the step that makes it true is the last one done."""
-
-    def __init__(self, condition):
-        from symrnn.tensor.basic import as_tensor_variable
-        self.condition = as_tensor_variable(condition)
-        if self.condition.type.ndim != 0:
-            raise TypeError(f"until: the condition must be a scalar, got {self.condition.type}"
-                            " (reduce it, e.g. with T.all or T.any)")
+__all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "explain"]
 
 
 def explain(outputs, file=None):
     """A table of every scan in the graph of ``outputs`` (variables or a compiled function):
     each step argument, where it comes from, and its type. A scan inside a step is listed
     under it, indented. Returns the text; prints it too unless ``file='str'``."""
-    import sys
     if hasattr(outputs, "maker"):
         outputs = outputs.maker.fgraph.outputs
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -35,8 +38,6 @@ def explain(outputs, file=None):
 
 
 def _explain_scans(outputs, indent):
-    from symrnn.graph import ancestors
-    from symrnn.ops.scan import Scan
     nodes, seen = [], set()
     for v in ancestors(outputs):
         if v.owner is not None and isinstance(v.owner.op, Scan) and id(v.owner) not in seen:
