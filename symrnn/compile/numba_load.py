@@ -3,8 +3,8 @@
 numba's own loader (``Dispatcher.compile`` on a cache hit) first refreshes the whole target
 context: it imports every lowering registry of numba (and SciPy, where it is installed, to look
 for BLAS), about 0.4 s per process that running cached machine code does not need. ``load``
-reads the entry and links it the way numba does, without that refresh (only numba's runtime, NRT, is started); the registries are
-loaded later only if something is compiled.
+reads the entry and links it the way numba does, without that refresh (only numba's runtime,
+NRT, is started); the registries are loaded later only if something is compiled.
 """
 from numba.core import caching, compiler_lock
 from numba.core.runtime import rtsys
