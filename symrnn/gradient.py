@@ -1,8 +1,17 @@
 """Reverse-mode differentiation of graphs (grad), finite-difference checks (verify_grad),
 jacobian and hessian."""
+import warnings
+
 import numpy as np
 
+import symrnn  # jacobian calls symrnn.scan (the package is complete by then)
+from symrnn.compile.function import function
 from symrnn.graph import Variable, op_error, toposort
+from symrnn.ops.elemwise import sum_to_broadcastable
+from symrnn.ops.gradient_ops import GradientOp
+from symrnn.tensor import math as T
+from symrnn.tensor.basic import as_tensor_variable
+from symrnn.types import TensorType
 
 
 class DisconnectedInputError(ValueError):
@@ -53,8 +62,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     DisconnectedInputError unless ``disconnected_inputs`` is 'warn' or 'ignore'
     (then its gradient is zeros).
     """
-    from symrnn.tensor import math as T
-    from symrnn.tensor.basic import as_tensor_variable
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     for w in wrt_list:
@@ -126,12 +133,10 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
                     f"grad: the cost does not depend on {w} ({w.type}). Pass "
                     "disconnected_inputs='ignore' (or 'warn') to get zeros instead.")
             if disconnected_inputs == "warn" and not depends.get(id(w), False):
-                import warnings
                 warnings.warn(f"grad: the cost does not depend on {w}; its gradient is zero")
             dtype = w.type.dtype if w.type.dtype.startswith("float") else None
             g = T.zeros_like(w, dtype=dtype or "float64")
         elif g.type.broadcastable != w.type.broadcastable:
-            from symrnn.ops.elemwise import sum_to_broadcastable
             g = sum_to_broadcastable(g, w.type.broadcastable)
         results.append(g)
     return results[0] if single else results
@@ -166,10 +171,8 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, abs_tol=None, rel_tol=No
     direction so that the check covers every output element. Computation is in
     float64. Raises GradientError when the gradients disagree.
     """
-    import symrnn
-    from symrnn.tensor.basic import as_tensor_variable
-    from symrnn.types import TensorType
     rng = rng if rng is not None else np.random.default_rng(42)
+
     def uniform(shape):
         if hasattr(rng, "rand"):  # numpy.random.RandomState
             return rng.rand(*shape) if shape else rng.rand()
@@ -181,17 +184,16 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, abs_tol=None, rel_tol=No
     inputs = [TensorType("float64", [False] * p.ndim)(f"input{i}") for i, p in enumerate(pt)]
     out = as_tensor_variable(fun(*inputs))
     if out.type.dtype != "float64":
-        from symrnn.tensor.math import cast
-        out = cast(out, "float64")
-    f_out = symrnn.function(inputs, out, mode=mode, on_unused_input="ignore")
+        out = T.cast(out, "float64")
+    f_out = function(inputs, out, mode=mode, on_unused_input="ignore")
     shape = np.shape(f_out(*pt))
     for _ in range(n_tests):
         proj = np.asarray(uniform(shape)) + 0.5
         proj_c = as_tensor_variable(proj)
         cost = (out * proj_c).sum()
         g_sym = grad(cost, inputs, disconnected_inputs="ignore")
-        f_grad = symrnn.function(inputs, g_sym, mode=mode, on_unused_input="ignore")
-        f_cost = symrnn.function(inputs, cost, mode=mode, on_unused_input="ignore")
+        f_grad = function(inputs, g_sym, mode=mode, on_unused_input="ignore")
+        f_cost = function(inputs, cost, mode=mode, on_unused_input="ignore")
         analytic = f_grad(*pt)
         numeric = numeric_grad(lambda *a: float(f_cost(*a)), [p.copy() for p in pt], eps)
         for i, (a, n) in enumerate(zip(analytic, numeric)):
@@ -208,8 +210,6 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, abs_tol=None, rel_tol=No
 
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
     """The Jacobian of a vector ``expression`` with respect to ``wrt``, built with scan."""
-    import symrnn
-    from symrnn.tensor import math as T
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     if expression.type.ndim == 0:
@@ -238,7 +238,6 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
 
 def zero_grad(x):
     """x, whose gradient is zero (the cost still counts as depending on x)."""
-    from symrnn.ops.gradient_ops import GradientOp
     return GradientOp("zero")(x)
 
 
@@ -248,13 +247,11 @@ consider_constant = zero_grad
 def disconnected_grad(x):
     """x, through which no gradient flows: a cost depending on an input only through it
     is disconnected from that input (grad raises DisconnectedInputError)."""
-    from symrnn.ops.gradient_ops import GradientOp
     return GradientOp("disconnected")(x)
 
 
 def grad_clip(x, lower_bound, upper_bound):
     """x, whose gradient is clipped elementwise to [lower_bound, upper_bound]."""
-    from symrnn.ops.gradient_ops import GradientOp
     if not lower_bound <= upper_bound:
         raise ValueError(f"grad_clip: lower_bound {lower_bound} > upper_bound {upper_bound}")
     return GradientOp("clip", float(lower_bound), float(upper_bound))(x)
@@ -262,5 +259,4 @@ def grad_clip(x, lower_bound, upper_bound):
 
 def grad_scale(x, multiplier):
     """x, whose gradient is multiplied by ``multiplier``."""
-    from symrnn.ops.gradient_ops import GradientOp
     return GradientOp("scale", float(multiplier))(x)

@@ -9,10 +9,12 @@ compile-cache keys.
 Every Apply node remembers the user's source line that built it
 (``node.trace``); errors name that line.
 """
+import linecache
 import os
 import sys
 
 import networkx as nx
+import numpy as np
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,7 +31,6 @@ def user_trace():
         frame = frame.f_back
     if frame is None:
         return ""
-    import linecache
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
     where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
     return f"{where}: {line}" if line else where
@@ -89,14 +90,12 @@ class Constant(Variable):
 
     def signature(self):
         """A hashable key for merging equal constants."""
-        import numpy as np
         d = np.asarray(self.data)
         return (self.type, d.shape, d.tobytes())
 
     def __repr__(self):
         if self.name is not None:
             return self.name
-        import numpy as np
         d = np.asarray(self.data)
         return str(d.item()) if d.size == 1 and d.ndim == 0 else f"Constant{{{d.shape}}}"
 

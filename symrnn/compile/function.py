@@ -1,4 +1,5 @@
 """function(): compile a graph, its givens and shared-variable updates into a callable."""
+import copy
 import importlib
 import os
 import types
@@ -9,8 +10,10 @@ import numpy as np
 from symrnn.compile import fpmode, update_lock
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.config import config
-from symrnn.graph import Constant, Variable, clone_replace, graph_inputs
+from symrnn.graph import Constant, Variable, clone_replace, graph_inputs, user_trace
+from symrnn.rewrite import rewrite_graph
 from symrnn.shared import SharedVariable
+from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
 from symrnn.types import is_device_array
 
 BACKENDS = {"NUMPY": "symrnn.backends.numpy", "NUMBA": "symrnn.backends.numba",
@@ -42,7 +45,6 @@ def _pairs(x, what):
 
 def _fit_type(target, value, what, allow_downcast=None):
     """``value`` as a Variable of exactly ``target``'s type, or TypeError."""
-    from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
     if not isinstance(value, Variable):
         data = target.type.filter(value, allow_downcast=allow_downcast,
                                   what=f"{what} for {target}")
@@ -65,7 +67,6 @@ def _fit_given(target, value, strict):
     type (a value is typed as theano.shared types it: float32 data stays float32), except
     for broadcastable flags it fixes; ``rebuild_strict=False`` lets any type through (the
     graph is then rebuilt around it)."""
-    from symrnn.tensor.basic import as_tensor_variable, constant
     if not isinstance(value, Variable):
         data = np.asarray(value)
         if strict and (data.dtype != target.type.dtype or data.ndim != target.type.ndim):
@@ -132,7 +133,6 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("function: on_unused_input must be 'raise', 'warn' or 'ignore'")
 
-    from symrnn.tensor.basic import as_tensor_variable
     single = outputs is not None and not isinstance(outputs, (list, tuple))
     out_list = [] if outputs is None else ([outputs] if single else list(outputs))
     out_list = [as_tensor_variable(o) for o in out_list]
@@ -182,7 +182,6 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     shared_in = [v for v in roots if isinstance(v, SharedVariable)]
     fgraph = FunctionGraph(inputs + shared_in, exprs)
     mode_name = resolve_mode(mode)
-    from symrnn.rewrite import rewrite_graph
     guard = mode if hasattr(mode, "compile_guarded") else None  # NanGuardMode
     rewrite_graph(fgraph, mode_name, skip=guard.skip_rewrites if guard else ())
     backend = get_backend(mode_name)
@@ -199,7 +198,6 @@ def _label(name):
     """How progress lines name a function: its name, else where function() was called."""
     if name:
         return repr(name)
-    from symrnn.graph import user_trace
     where = user_trace().split(": ", 1)[0]
     return f"the function built at {os.path.basename(where)}" if where else "a function"
 
@@ -284,14 +282,13 @@ class Function:
         new shared variable of the same type); ``delete_updates=True`` drops the updates.
         ``share_memory`` and ``profile`` are accepted for Theano's signature.
         """
-        import copy as _copy
         memo = {id(s): s for s in self.shared_inputs + self.update_targets}  # the same...
         for old, new in (swap or {}).items():  # ...but those swapped
             if not isinstance(new, SharedVariable) or new.type != old.type:
                 raise TypeError(f"{self.name}.copy: swap maps {old} ({old.type}) to {new!r}, "
                                 f"which is not a shared variable of that type")
             memo[id(old)] = new
-        state = _copy.deepcopy(self.__getstate__(), memo)
+        state = copy.deepcopy(self.__getstate__(), memo)
         if delete_updates:
             state["update_targets"] = []
             state["maker"].fgraph.outputs = state["maker"].fgraph.outputs[:self.n_outputs]

@@ -6,6 +6,8 @@ DimShuffle, Reshape and Dot, so their gradients come for free.
 import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
+from symrnn.ops.elemwise import sum_to_broadcastable
+from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType, upcast
 
 
@@ -19,7 +21,6 @@ class Dot(Op):
     """numpy.dot for inputs of 1 or 2 dimensions."""
 
     def make_node(self, x, y):
-        from symrnn.tensor.basic import as_tensor_variable
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         if x.type.ndim not in (1, 2) or y.type.ndim not in (1, 2):
             raise op_error("Dot", f"takes vectors and matrices, got {x.type} and {y.type}")
@@ -52,7 +53,6 @@ class Dot(Op):
 
 def _grad_like(g, x):
     from symrnn.tensor import math as T
-    from symrnn.ops.elemwise import sum_to_broadcastable
     if not x.type.dtype.startswith("float"):
         return None
     g = sum_to_broadcastable(g, x.type.broadcastable)
@@ -63,7 +63,6 @@ class BatchedDot(Op):
     """numpy.matmul of two 3-d tensors: out[b] = x[b] @ y[b]."""
 
     def make_node(self, x, y):
-        from symrnn.tensor.basic import as_tensor_variable
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         if x.type.ndim != 3 or y.type.ndim != 3:
             raise op_error("BatchedDot", f"takes 3-d tensors, got {x.type} and {y.type}")

@@ -2,6 +2,7 @@
 import numpy as np
 
 from symrnn.graph import Apply, Op
+from symrnn.tensor.basic import as_tensor_variable
 
 
 class PrintOp(Op):
@@ -13,7 +14,6 @@ class PrintOp(Op):
         self.message, self.attrs = message, tuple(attrs)
 
     def make_node(self, x):
-        from symrnn.tensor.basic import as_tensor_variable
         x = as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
 

@@ -10,13 +10,9 @@ because a gradient must know statically which axes to sum over.
 import numpy as np
 
 from symrnn.config import config
-from symrnn.graph import Apply, Op, op_error
+from symrnn.graph import Apply, Constant, Op, clone_replace, op_error, toposort
+from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
 from symrnn.types import TensorType, upcast
-
-
-def _as_tensor(x):
-    from symrnn.tensor.basic import as_tensor_variable
-    return as_tensor_variable(x)
 
 
 def _is_weak(v):
@@ -57,11 +53,10 @@ class Elemwise(Op):
         return f"Elemwise{{{self.scalar_op.name}}}"
 
     def make_node(self, *inputs):
-        from symrnn.tensor.basic import constant
         name = self.scalar_op.name
         if len(inputs) != self.scalar_op.nin:
             raise op_error(str(self), f"takes {self.scalar_op.nin} inputs, got {len(inputs)}")
-        inputs = [_as_tensor(x) for x in inputs]
+        inputs = [as_tensor_variable(x) for x in inputs]
         common = _common_dtype(inputs)
         if common is not None:
             inputs = [constant(np.asarray(v.data).astype(common)) if _is_weak(v) else v
@@ -124,7 +119,6 @@ def sum_to_broadcastable(g, broadcastable):
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     if g.type.broadcastable != tuple(broadcastable):
-        from symrnn.tensor.basic import patternbroadcast
         g = patternbroadcast(g, broadcastable)
     return g
 
@@ -159,7 +153,7 @@ class DimShuffle(Op):
         return f"DimShuffle{{{','.join(map(str, self.new_order))}}}"
 
     def make_node(self, x):
-        x = _as_tensor(x)
+        x = as_tensor_variable(x)
         if x.type.broadcastable != self.input_broadcastable:
             raise op_error(str(self), f"expected input broadcastable pattern "
                            f"{self.input_broadcastable}, got {x.type}")
@@ -198,7 +192,6 @@ class CompositeScalar:
     """
 
     def __init__(self, inputs, output):
-        from symrnn.graph import Constant, toposort
         self.inputs, self.output = list(inputs), output
         self.nodes = toposort([output], blockers=self.inputs)
         self.nin, self.int_only = len(self.inputs), False
@@ -248,7 +241,7 @@ class Composite(Elemwise):
             values[id(n.outputs[0])] = n.op.perform(n, args)[0]
 
     def make_node(self, *inputs):
-        inputs = [_as_tensor(x) for x in inputs]
+        inputs = [as_tensor_variable(x) for x in inputs]
         ndim = max(v.type.ndim for v in inputs)
         if len(inputs) != self.scalar_op.nin or any(v.type.ndim != ndim for v in inputs):
             raise op_error(str(self), f"takes {self.scalar_op.nin} inputs of one number of "
@@ -274,7 +267,6 @@ class Composite(Elemwise):
 
     def L_op(self, inputs, outputs, output_grads):
         from symrnn.gradient import grad
-        from symrnn.graph import clone_replace
         (out,) = clone_replace([self.scalar_op.output], dict(zip(self.scalar_op.inputs, inputs)))
         floats = [v for v in inputs if v.type.dtype.startswith("float")]
         gs = dict(zip(map(id, floats), grad(None, floats, known_grads={out: output_grads[0]},

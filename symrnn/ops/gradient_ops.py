@@ -6,6 +6,7 @@ Forward they pass their input through; ``grad`` changes what flows back. The rew
 gradient is built by then), so no backend translates them.
 """
 from symrnn.graph import Apply, Op
+from symrnn.tensor.basic import as_tensor_variable
 
 
 class GradientOp(Op):
@@ -23,7 +24,6 @@ class GradientOp(Op):
         return f"{self.kind}_grad"
 
     def make_node(self, x):
-        from symrnn.tensor.basic import as_tensor_variable
         x = as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
 

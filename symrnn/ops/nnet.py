@@ -7,10 +7,10 @@ import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
 from symrnn.ops.scalar import float_dtype
+from symrnn.tensor.basic import as_tensor_variable
 
 
 def _float_input(op, x):
-    from symrnn.tensor.basic import as_tensor_variable
     from symrnn.tensor.math import cast
     x = as_tensor_variable(x)
     if x.type.ndim == 0 or x.type.dtype == "bool" or x.type.dtype.startswith("complex"):

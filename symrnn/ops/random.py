@@ -16,6 +16,7 @@ on it are ordinary arithmetic of its output).
 import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
+from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType
 
 M1, M2 = 2147483647, 2147462579  # 2^31 - 1, 2^31 - 21069
@@ -162,7 +163,6 @@ class MRGUniform(Op):
             raise TypeError(f"MRGUniform: dtype must be float32 or float64, got {dtype}")
 
     def make_node(self, rstate, size):
-        from symrnn.tensor.basic import as_tensor_variable
         from symrnn.tensor.math import cast
         rstate, size = as_tensor_variable(rstate), as_tensor_variable(size)
         if rstate.type.dtype != "int32" or rstate.type.ndim != 2:

@@ -6,6 +6,7 @@ kept axes back with a DimShuffle, so backends see one form only.
 import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
+from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType
 
 _NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
@@ -54,7 +55,6 @@ class Reduce(Op):
         return f"{self.kind.capitalize()}{{axis={list(self.axis)}}}"
 
     def make_node(self, x):
-        from symrnn.tensor.basic import as_tensor_variable
         x = as_tensor_variable(x)
         if any(a >= x.type.ndim for a in self.axis):
             raise op_error(str(self), f"axis out of range for {x.type}", ValueError)
@@ -130,7 +130,6 @@ class CumOp(Op):
         return f"Cum{'sum' if self.mode == 'add' else 'prod'}{{axis={self.axis}}}"
 
     def make_node(self, x):
-        from symrnn.tensor.basic import as_tensor_variable
         x = as_tensor_variable(x)
         if not 0 <= self.axis < x.type.ndim:
             raise op_error(str(self), f"axis {self.axis} is out of range for {x.type}",

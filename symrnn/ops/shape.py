@@ -2,16 +2,13 @@
 import numpy as np
 
 from symrnn.graph import Apply, Constant, Op, op_error
+from symrnn.ops.elemwise import sum_to_broadcastable
+from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType, upcast
 
 
-def _as(x):
-    from symrnn.tensor.basic import as_tensor_variable
-    return as_tensor_variable(x)
-
-
 def _int_scalar(v, what):
-    v = _as(v)
+    v = as_tensor_variable(v)
     if v.type.ndim != 0 or v.type.dtype.startswith(("float", "complex")) or v.type.dtype == "bool":
         raise op_error(what, f"expected an integer scalar, got {v.type}")
     return v
@@ -38,7 +35,7 @@ class Shape(Op):
     """The shape of a tensor, as an int64 vector."""
 
     def make_node(self, x):
-        x = _as(x)
+        x = as_tensor_variable(x)
         return Apply(self, [x], [TensorType("int64", (False,))()])
 
     def perform(self, node, inputs):
@@ -57,7 +54,7 @@ class MakeVector(Op):
         self.dtype = dtype
 
     def make_node(self, *scalars):
-        scalars = [_as(s) for s in scalars]
+        scalars = [as_tensor_variable(s) for s in scalars]
         for s in scalars:
             if s.type.ndim != 0:
                 raise op_error("MakeVector", f"takes scalars, got {s.type}")
@@ -84,7 +81,7 @@ class Reshape(Op):
         self.ndim = ndim
 
     def make_node(self, x, shape):
-        x, shape = _as(x), _as(shape)
+        x, shape = as_tensor_variable(x), as_tensor_variable(shape)
         if shape.type.ndim != 1 or not shape.type.dtype.startswith(("int", "uint")):
             raise op_error("Reshape", f"shape must be an integer vector, got {shape.type}")
         entries = constant_entries(shape) or [None] * self.ndim
@@ -119,7 +116,7 @@ class Alloc(Op):
     """An array of the given shape filled with ``value`` (broadcast NumPy-style)."""
 
     def make_node(self, value, *shape):
-        value = _as(value)
+        value = as_tensor_variable(value)
         shape = [_int_scalar(s, "Alloc") for s in shape]
         if len(shape) < value.type.ndim:
             raise op_error("Alloc", f"shape has {len(shape)} entries, fewer than the value's "
@@ -137,7 +134,6 @@ class Alloc(Op):
                            f"shape {shape}", ValueError, node.trace) from None
 
     def grad(self, inputs, output_grads):
-        from symrnn.ops.elemwise import sum_to_broadcastable
         value, *shape = inputs
         (gz,) = output_grads
         if not value.type.dtype.startswith("float"):
@@ -157,7 +153,7 @@ class Join(Op):
         self.axis = axis
 
     def make_node(self, *tensors):
-        tensors = [_as(t) for t in tensors]
+        tensors = [as_tensor_variable(t) for t in tensors]
         if not tensors:
             raise op_error("Join", "needs at least one tensor", ValueError)
         ndim = tensors[0].type.ndim
@@ -179,7 +175,6 @@ class Join(Op):
 
     def grad(self, inputs, output_grads):
         from symrnn.tensor import math as T
-        from symrnn.ops.elemwise import sum_to_broadcastable
         (gz,) = output_grads
         grads, start = [], 0
         for t in inputs:
@@ -200,7 +195,7 @@ class Rebroadcast(Op):
         self.broadcastable = tuple(bool(b) for b in broadcastable)
 
     def make_node(self, x):
-        x = _as(x)
+        x = as_tensor_variable(x)
         if len(self.broadcastable) != x.type.ndim:
             raise op_error("Rebroadcast", f"pattern {self.broadcastable} does not fit {x.type}",
                            ValueError)
@@ -218,7 +213,6 @@ class Rebroadcast(Op):
         (x,), (gz,) = inputs, output_grads
         if not x.type.dtype.startswith("float"):
             return [None]
-        from symrnn.ops.elemwise import sum_to_broadcastable
         return [sum_to_broadcastable(gz, x.type.broadcastable)]
 
 
@@ -231,7 +225,7 @@ class ARange(Op):
         self.dtype = dtype
 
     def make_node(self, start, stop, step):
-        inputs = [_as(v) for v in (start, stop, step)]
+        inputs = [as_tensor_variable(v) for v in (start, stop, step)]
         for v in inputs:
             if v.type.ndim != 0 or v.type.dtype.startswith("complex"):
                 raise op_error("ARange", f"start, stop and step must be real scalars, got "

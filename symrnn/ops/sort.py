@@ -2,6 +2,7 @@
 import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
+from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType
 
 
@@ -34,7 +35,6 @@ class _AlongAxis(Op):
         self.axis = int(axis)
 
     def make_node(self, x):
-        from symrnn.tensor.basic import as_tensor_variable
         x = as_tensor_variable(x)
         _check_axis(self, x, self.axis)
         dtype = self.out_dtype or x.type.dtype

@@ -16,12 +16,9 @@ integer or boolean arrays.
 import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
+from symrnn.ops.elemwise import sum_to_broadcastable
+from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType
-
-
-def _as(x):
-    from symrnn.tensor.basic import as_tensor_variable
-    return as_tensor_variable(x)
 
 
 def build_index(idx_list, values):
@@ -92,7 +89,7 @@ class Subtensor(Op):
         return f"Subtensor{{{_show(self.idx_list)}}}"
 
     def make_node(self, x, *idx_vars):
-        x, idx_vars = _as(x), [_as(v) for v in idx_vars]
+        x, idx_vars = as_tensor_variable(x), [as_tensor_variable(v) for v in idx_vars]
         _check_index_inputs("Subtensor", x, self.idx_list, idx_vars)
         bcast = _out_broadcastable(x.type.broadcastable, self.idx_list)
         return Apply(self, [x] + idx_vars, [TensorType(x.type.dtype, bcast)()])
@@ -125,7 +122,8 @@ class IncSubtensor(Op):
         return f"{kind}Subtensor{{{_show(self.idx_list)}}}"
 
     def make_node(self, x, y, *idx_vars):
-        x, y, idx_vars = _as(x), _as(y), [_as(v) for v in idx_vars]
+        x, y = as_tensor_variable(x), as_tensor_variable(y)
+        idx_vars = [as_tensor_variable(v) for v in idx_vars]
         _check_index_inputs(str(self), x, self.idx_list, idx_vars)
         region_ndim = len(_out_broadcastable(x.type.broadcastable, self.idx_list))
         if y.type.ndim > region_ndim:
@@ -154,7 +152,6 @@ class IncSubtensor(Op):
         return [out]
 
     def grad(self, inputs, output_grads):
-        from symrnn.ops.elemwise import sum_to_broadcastable
         x, y, *idx_vars = inputs
         (gz,) = output_grads
         if self.set_instead_of_inc:
@@ -265,7 +262,7 @@ class AdvancedSubtensor(Op):
         return f"AdvancedSubtensor{{{_show(self.idx_list)}}}"
 
     def make_node(self, x, *idx_vars):
-        x, idx_vars = _as(x), [_as(v) for v in idx_vars]
+        x, idx_vars = as_tensor_variable(x), [as_tensor_variable(v) for v in idx_vars]
         bcast = _check_adv_inputs(str(self), x, self.idx_list, idx_vars)
         return Apply(self, [x] + idx_vars, [TensorType(x.type.dtype, bcast)()])
 
@@ -316,7 +313,8 @@ class AdvancedIncSubtensor(Op):
 
     def make_node(self, x, y, *idx_vars):
         from symrnn.tensor.math import cast
-        x, y, idx_vars = _as(x), _as(y), [_as(v) for v in idx_vars]
+        x, y = as_tensor_variable(x), as_tensor_variable(y)
+        idx_vars = [as_tensor_variable(v) for v in idx_vars]
         region = _check_adv_inputs(str(self), x, self.idx_list, idx_vars)
         if y.type.ndim > len(region):
             raise op_error(str(self), f"the value {y.type} has more dims than the indexed "
@@ -340,7 +338,6 @@ class AdvancedIncSubtensor(Op):
         return [out]
 
     def grad(self, inputs, output_grads):
-        from symrnn.ops.elemwise import sum_to_broadcastable
         x, y, *idx_vars = inputs
         (gz,) = output_grads
         gx = gz
