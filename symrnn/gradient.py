@@ -4,8 +4,7 @@ import warnings
 
 import numpy as np
 
-import symrnn  # jacobian calls symrnn.scan (the package is complete by then)
-from symrnn.compile.function import function
+import symrnn  # symrnn.function, symrnn.scan: later stages, complete when they are called
 from symrnn.graph import Variable, op_error, toposort
 from symrnn.ops.elemwise import sum_to_broadcastable
 from symrnn.ops.gradient_ops import GradientOp
@@ -185,15 +184,15 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, abs_tol=None, rel_tol=No
     out = as_tensor_variable(fun(*inputs))
     if out.type.dtype != "float64":
         out = T.cast(out, "float64")
-    f_out = function(inputs, out, mode=mode, on_unused_input="ignore")
+    f_out = symrnn.function(inputs, out, mode=mode, on_unused_input="ignore")
     shape = np.shape(f_out(*pt))
     for _ in range(n_tests):
         proj = np.asarray(uniform(shape)) + 0.5
         proj_c = as_tensor_variable(proj)
         cost = (out * proj_c).sum()
         g_sym = grad(cost, inputs, disconnected_inputs="ignore")
-        f_grad = function(inputs, g_sym, mode=mode, on_unused_input="ignore")
-        f_cost = function(inputs, cost, mode=mode, on_unused_input="ignore")
+        f_grad = symrnn.function(inputs, g_sym, mode=mode, on_unused_input="ignore")
+        f_cost = symrnn.function(inputs, cost, mode=mode, on_unused_input="ignore")
         analytic = f_grad(*pt)
         numeric = numeric_grad(lambda *a: float(f_cost(*a)), [p.copy() for p in pt], eps)
         for i, (a, n) in enumerate(zip(analytic, numeric)):

@@ -42,7 +42,7 @@ def mrg_next(x11, x12, x13, x21, x22, x23):
 
     Branch-free int64 arithmetic that wraps as C's int32 does (``(v + W) & MASK32) - W``),
     so that the same source runs on NumPy arrays (all streams at once) and compiled by
-    numba (symrnn/backends/numba/rng.py)."""
+    numba (the numba backend's rng translation)."""
     W, MASK32 = 2147483648, 4294967295
     y1 = ((((x12 & 511) << 22) + (x12 >> 9) + ((x13 & 16777215) << 7) + (x13 >> 24) + W)
           & MASK32) - W

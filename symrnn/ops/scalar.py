@@ -1,9 +1,8 @@
 """Scalar functions: the per-element meaning of every Elemwise op.
 
 A ScalarOp has a name, an arity, a NumPy implementation working on whole arrays,
-an output-dtype rule and a gradient written with tensor operations. Backends
-translate scalar ops by name (``symrnn/backends/*``), so this file knows nothing
-about numba or CUDA.
+an output-dtype rule and a gradient written with tensor operations. The backends
+translate scalar ops by name, so this file knows nothing about numba or CUDA.
 """
 import numpy as np
 

@@ -4,7 +4,7 @@
 stays simple: sequence taps are sliced and ``go_backwards`` is applied outside
 the op, so step ``t`` reads every outer sequence at index ``[t]``.
 
-The op knows no backend: the NumPy backend's loop (symrnn/backends/numpy_scan.py)
+The op knows no backend: the NumPy backend's loop (backends/numpy_scan.py)
 defines its meaning, and every backend that runs the loop step by step refuses bad
 run-time values with the op's ``check_steps`` and ``store_step`` (same messages).
 
