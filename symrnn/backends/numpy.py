@@ -4,6 +4,8 @@ It defines what every op means; every other backend must give its answers.
 Backends register per-Op translations; here ``perform`` is a singledispatch
 function whose default calls ``op.perform``, so an op needing special handling
 in this backend (Scan runs its inner graph) can register without editing ops.
+``fresh_array`` (a result that aliases an argument or is a view is copied) serves
+the other CPU backends too.
 """
 from functools import singledispatch
 

@@ -4,6 +4,9 @@ Each rewrite is registered with a name and tags; ``rewrite_graph`` runs the
 ones for a mode in registration order. Switch one off with
 ``SYMRNN_FLAGS=rewrites=-name`` / ``config.rewrites = "-fusion,-merge"``
 (a comma-separated list of names to skip).
+
+A rewrite receives the FunctionGraph and edits it only with its ``replace`` /
+``replace_all``; rewrites import the graph and the ops, never a backend or the compiler.
 """
 REWRITES = []  # (name, function(fgraph), modes)
 

@@ -1,4 +1,5 @@
-"""Constant folding and the merge of duplicate nodes."""
+"""Constant folding (each op's own NumPy ``perform``), dropping the gradient-only ops, and
+the merge of duplicate nodes."""
 import numpy as np
 
 from symrnn.graph import Constant
