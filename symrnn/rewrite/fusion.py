@@ -3,9 +3,13 @@
 A group grows from a root Elemwise backwards: a node joins when it is an
 Elemwise whose output has the root's broadcast pattern (so no element is
 computed twice), is not a function output, and every reader of it is already
-in the group (the rule of the CuPy backend's fusion). Its inputs from outside
-the group become the Composite's inputs; a one-element constant is written
-into the body. Groups of one node stay as they are.
+in the group. Its inputs from outside the group become the Composite's inputs;
+a one-element constant is written into the body. Groups of one node stay as
+they are.
+
+``groups`` is the one elementwise grouping: the CuPy backend renders the groups
+it finds as kernels (its own fusable nodes, any broadcast pattern: a GPU thread
+per element recomputes a broadcast value cheaply; see backends/cupy/fusion.py).
 """
 import numpy as np
 
@@ -27,25 +31,35 @@ def _literal(v):
     return None
 
 
-def groups(order, clients):
-    """Lists of nodes (topological order, root last) that fuse; ``clients`` as FunctionGraph's."""
+def _several(nodes):
+    return len(nodes) > 1
+
+
+def groups(order, clients, fusable=_fusable, same_pattern=True, keep=_several):
+    """Lists of nodes (topological order, root last) that fuse, the last root first.
+
+    ``order``: a toposort; ``clients``: symrnn.graph.clients' map; ``fusable(node)``:
+    whether a node may join; ``same_pattern``: members have the root's broadcast
+    pattern; ``keep(nodes)``: whether a group is taken (the nodes of one that is not
+    stay free for later roots)."""
     taken, found = set(), []
     for k in range(len(order) - 1, -1, -1):
         root = order[k]
-        if id(root) in taken or not _fusable(root):
+        if id(root) in taken or not fusable(root):
             continue
         pattern = root.outputs[0].type.broadcastable
         members = [root]
         ids = {id(root)}
         for j in range(k - 1, -1, -1):
             n = order[j]
-            if id(n) in taken or not _fusable(n) or n.outputs[0].type.broadcastable != pattern:
+            if id(n) in taken or not fusable(n) or (
+                    same_pattern and n.outputs[0].type.broadcastable != pattern):
                 continue
             readers = clients.get(id(n.outputs[0]), [])
             if readers and all(r != "output" and id(r) in ids for r, _ in readers):
                 members.append(n)
                 ids.add(id(n))
-        if len(members) > 1:
+        if keep(members[::-1]):
             taken.update(ids)
             found.append(members[::-1])
     return found

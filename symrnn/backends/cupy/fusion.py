@@ -2,9 +2,12 @@
 
 A fused group is a tree of Elemwise nodes with one output (its root): a node
 joins the group of its readers when every reader of its output is in that
-group and its output is not a graph output. Leaves are the group's array
+group and its output is not a graph output (the grouping of rewrite/fusion.py,
+here with the nodes that have a CUDA C form). Leaves are the group's array
 inputs; a scalar constant leaf (a Python literal, possibly dimshuffled) is
-written into the kernel as a literal instead.
+written into the kernel as a literal instead. Groups whose value is a graph
+output merge into the group that reads them (``merge_outputs``): one kernel,
+several outputs.
 """
 import numpy as np
 
@@ -12,6 +15,7 @@ from symrnn.backends.cupy.ctypes_map import literal, supported
 from symrnn.backends.cupy.scalar_c import has_expression
 from symrnn.backends.scan_plan import plan_scan, scalar_constant
 from symrnn.ops.elemwise import Elemwise
+from symrnn.rewrite.fusion import groups as elementwise_groups
 
 
 class FusedGroup:
@@ -66,29 +70,17 @@ def group_leaves(nodes):
 
 
 def find_groups(order, clients):
-    """Fused groups of the nodes in ``order`` (a toposort); ``clients`` as FunctionGraph's.
+    """Fused groups of the nodes in ``order`` (a toposort); ``clients``: graph.clients' map.
 
-    Returns {id(root node): FusedGroup} and {id(member node): id(root node)}.
+    The grouping is rewrite/fusion.py's, with the nodes that have a CUDA C form, any
+    broadcast pattern and groups of one; a group of constants only is left to the
+    per-node path. Returns {id(root node): FusedGroup} and {id(member node): id(root)}.
     """
     groups, member_of = {}, {}
-    position = {id(n): k for k, n in enumerate(order)}
-    for k in range(len(order) - 1, -1, -1):
-        root = order[k]
-        if id(root) in member_of or not fusable(root):
-            continue
-        members = {id(root)}
-        for j in range(k - 1, -1, -1):
-            n = order[j]
-            if id(n) in member_of or not fusable(n):
-                continue
-            readers = clients.get(id(n.outputs[0]), [])
-            if readers and all(r != "output" and id(r) in members for r, _ in readers):
-                members.add(id(n))
-        nodes = sorted((n for n in order if id(n) in members), key=lambda n: position[id(n)])
-        leaves = group_leaves(nodes)
-        if not leaves:  # constants only: leave it to the per-node path
-            continue
-        groups[id(root)] = FusedGroup(nodes, leaves)
+    for nodes in elementwise_groups(order, clients, fusable, same_pattern=False,
+                                    keep=group_leaves):
+        root = nodes[-1]
+        groups[id(root)] = FusedGroup(nodes, group_leaves(nodes))
         for n in nodes:
             member_of[id(n)] = id(root)
     return merge_outputs(groups, member_of, clients)
