@@ -11,7 +11,13 @@ CuPy is optional (``pip install symrnn[cuda]``, see the README for which CuPy to
 pick): this package imports without it, ``available()`` says whether CuPy, a GPU
 and a working kernel compiler are there, and compiling a function in this mode
 without them raises ``CuPyUnavailableError``.
+
+The GPU half (``runtime.py`` and the translations each family module registers into
+it: ``translations.py``, ``rng.py``, ``scan_runtime.py``) is imported by ``_gpu()``
+on first use; ``fusion.py`` and the CUDA C writers (``scalar_c.py``,
+``elemwise_kernel.py``, ``scan_kernel.py``) need no CuPy.
 """
+from importlib import metadata
 
 from symrnn.types import is_device_array
 
@@ -33,7 +39,7 @@ _PROBED = {}  # id(cupy module) -> (module, None or the reason it cannot run ker
 def _probe():
     """None when CuPy, a GPU and CuPy's kernel compiler work, else the reason why not."""
     try:
-        import cupy
+        import cupy  # optional: here is where its absence is found
     except ImportError as e:
         return f"CuPy is not installed ({e})"
     if id(cupy) not in _PROBED:
@@ -47,7 +53,6 @@ def _probe():
 
 def cupy_distributions():
     """The installed CuPy packages ('cupy-cuda12x 14.2.0', ...): more than one is broken."""
-    from importlib import metadata
     found = set()
     for dist in metadata.distributions():
         name = (dist.metadata.get("Name") or "").lower().replace("_", "-")
@@ -89,11 +94,21 @@ def require():
             f"{INSTALL_HINT}. Or use mode='NUMBA' / mode='NUMPY'.")
 
 
+def _gpu():
+    """The GPU half of this backend: its runtime, whose ``translate`` each family module
+    below registers into (the one place they are imported).
+
+    Imported on first use, not with this package: it imports CuPy, which is optional and
+    slow to import (``import symrnn`` must not wait for it)."""
+    from symrnn.backends.cupy import runtime
+    from symrnn.backends.cupy import rng, scan_runtime, translations  # noqa: F401
+    return runtime
+
+
 def compile_graph(fgraph):
     """A thunk running ``fgraph`` on the GPU (CuPyUnavailableError without CuPy and a GPU)."""
     require()
-    from symrnn.backends.cupy.runtime import compile_graph as compile_on_gpu
-    return compile_on_gpu(fgraph)
+    return _gpu().compile_graph(fgraph)
 
 
 def to_host(value):
@@ -112,7 +127,7 @@ def prepare_shared(shared_variable):
     """The value of a shared variable, moved to the GPU once (it lives there from then on)."""
     value = shared_variable.container["value"]
     if not is_device_array(value):
-        import cupy
+        import cupy  # optional: imported only on the GPU path (see _gpu)
         value = cupy.asarray(value)
         shared_variable.container["value"] = value
     return value
@@ -122,5 +137,4 @@ def filter_input(type, value, allow_downcast, what):
     """An explicit input checked against ``type``; a GPU array stays on the GPU."""
     if not is_device_array(value):
         return type.filter(value, allow_downcast=allow_downcast, what=what)
-    from symrnn.backends.cupy.runtime import filter_device
-    return filter_device(type, value, allow_downcast, what)
+    return _gpu().filter_device(type, value, allow_downcast, what)

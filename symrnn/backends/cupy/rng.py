@@ -4,6 +4,7 @@ Thread s advances stream s and writes elements s, s + n_streams, ... of the draw
 is the element order of the NumPy reference, so a seed gives the same numbers as on the
 CPU backends (Theano's GPU_mrg_uniform splits the work the same way).
 """
+import cupy as cp
 import numpy as np
 
 from symrnn.backends.cupy.runtime import to_device, to_host, translate
@@ -49,7 +50,6 @@ _KERNELS = {}
 
 def _kernel(dtype):
     if dtype not in _KERNELS:
-        import cupy as cp
         out, norm = (("float", "4.6566126e-10f") if dtype == "float32"
                      else ("double", "4.656612873077392578125e-10"))
         name = f"symrnn_mrg_uniform_{dtype}"
@@ -60,8 +60,6 @@ def _kernel(dtype):
 
 @translate.register(R.MRGUniform)
 def _mrg_uniform(op, node):
-    import cupy as cp
-
     def run(rstate, size):
         shape = R.check_size(op, node, rstate, to_host(size))
         n = int(np.prod(shape, dtype=np.int64))

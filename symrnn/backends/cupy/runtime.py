@@ -1,7 +1,8 @@
 """The CuPy thunk: runs a graph's nodes on the GPU, fused elementwise groups as one kernel.
 
 ``translate(op, node)`` (a singledispatch on the op class, registered in
-``translations.py``) returns a function of the node's input values giving its
+``translations.py``, ``rng.py`` and ``scan_runtime.py``, which the package's
+``_gpu()`` imports) returns a function of the node's input values giving its
 output values as GPU arrays; an op without a translation runs its NumPy
 ``perform`` on the host (``host_fallback``), with a warning once per op class.
 Small integer values that describe shapes stay on the host as NumPy arrays.
@@ -15,6 +16,8 @@ import numpy as np
 from symrnn.backends.cupy.elemwise_kernel import kernel_spec
 from symrnn.backends.cupy.fusion import find_groups
 from symrnn.backends.numpy import run_step
+from symrnn.config import config
+from symrnn.graph import op_error
 
 _WARNED = set()
 
@@ -22,7 +25,6 @@ _WARNED = set()
 def kernel_options():
     """NVRTC options of the kernels symrnn compiles: flush-to-zero while
     ``config.flush_subnormals`` is on (as the CPU backends run each call; read at compile time)."""
-    from symrnn.config import config
     return ("--ftz=true",) if config.flush_subnormals else ()
 
 
@@ -57,7 +59,6 @@ def translate(op, node):
 
 def check_leaf_shapes(group, values):
     """ValueError, as the NumPy backend raises, when lengths break the types' broadcasting."""
-    from symrnn.graph import op_error
     ndim = group.output.type.ndim
     for d in range(ndim):
         lengths = {v.shape[d] for leaf, v in zip(group.leaves, values)
@@ -100,7 +101,6 @@ def filter_device(type, value, allow_downcast, what):
 
 def _steps(fgraph):
     """(runner, input variables, output variables, trace node) for each step of the thunk."""
-    from symrnn.backends.cupy import rng, scan_runtime, translations  # noqa: F401  (registrations)
     order = fgraph.toposort()
     groups, member_of = find_groups(order, fgraph.clients())
     steps = []

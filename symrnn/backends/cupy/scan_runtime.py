@@ -17,6 +17,8 @@ from symrnn.backends.cupy.scan_kernel import ScanKernel
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.graph import ancestors, clone_replace
 from symrnn.ops.scan import Scan
+from symrnn.tensor.basic import lscalar
+from symrnn.tensor.math import cast
 
 BLOCK = 256
 
@@ -93,8 +95,6 @@ class FusedScan:
 
     def _accumulator_graph(self):
         """Compiled graph: (carry inits, n_steps, term sums, non-seqs) -> final accumulators."""
-        from symrnn.tensor.basic import lscalar
-        from symrnn.tensor.math import cast
         plan, carries = self.plan, self.op.split_inner()[2]
         n = lscalar("n_steps")
         inits, terms, finals = [], [], []
