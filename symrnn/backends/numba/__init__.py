@@ -14,6 +14,9 @@ Run-time checks in the generated code raise ``ValueError(k)`` /
 as errors naming the node and the user's line, with the NumPy backend's
 message when it gives one.
 """
+import ctypes
+import ctypes.util
+import hashlib
 import os
 import warnings
 
@@ -21,13 +24,14 @@ import numba  # noqa: F401  (ImportError here means: no numba backend)
 import numpy as np
 from numba import types
 
+from symrnn.backends import numpy as reference
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
 from symrnn.backends.numba import guard, rng, sealed  # noqa: F401
-from symrnn.backends.numba.scan import nested_nodes
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
+from symrnn.backends.numba.scan import nested_nodes
 from symrnn.compile import cache, numba_load
-from symrnn.backends.numpy import fresh_array
+from symrnn.config import config
 from symrnn.graph import Constant, clients, op_error
 from symrnn.ops.scan import Scan
 
@@ -46,8 +50,6 @@ def _keep_freed_memory():
     A training step allocates the same large buffers (a sequence's projection, a scan's
     history) on every call; by default glibc maps each one fresh and unmaps it on free,
     so every call pays a page fault per 4 KiB of them (a third of a step's time here)."""
-    import ctypes
-    import ctypes.util
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: heap (reusable) up to 32 MiB
@@ -64,7 +66,6 @@ def _salt():
     """Versions the cached machine code depends on (numba, the runtime helpers)."""
     global _SALT
     if _SALT is None:
-        import hashlib
         digest = hashlib.sha1()
         for helpers in (runtime, rng, rng.R):  # the generated sources call into these
             with open(helpers.__file__, "rb") as f:
@@ -165,7 +166,6 @@ def _module(source, fresh=False):
 def load_task(task):
     """The module of a background compile ``task`` (a worker's side; see background.py): the
     stored source is run only if it is what its cache key promises."""
-    from symrnn.config import config
     config.compiledir = os.path.dirname(os.path.dirname(task["path"]))
     source = cache.read_entry(task["path"], _salt())
     if source is None:
@@ -236,9 +236,8 @@ def _explain(err, fgraph, values, tables):
     """The error to raise for ``err`` out of compiled code."""
     if getattr(err, "symrnn_reported", False):
         return err
-    from symrnn.backends import numpy as ref
     try:
-        ref.compile_graph(fgraph)(values)
+        reference.compile_graph(fgraph)(values)
     except (ValueError, IndexError, TypeError, ZeroDivisionError) as e:
         if getattr(e, "symrnn_reported", False) or type(e) is type(err):
             return e
@@ -334,7 +333,6 @@ def compile_graph(fgraph):
 def _when_compiled(fgraph, thunk, segments):
     """``thunk`` once its segments are compiled: at once when numba's disk cache has them,
     else (config.compile == 'background') NumPy runs the calls while a worker compiles."""
-    from symrnn.config import config
     missing = [s for s in segments if not s.ready(compile=False)]
     if not missing:
         return thunk
@@ -361,7 +359,6 @@ def _when_compiled(fgraph, thunk, segments):
 
 
 def _segmented(fgraph, runs, inputs, outputs):
-    from symrnn.backends.numpy import run_node
     needed_later = [set(map(id, outputs))]
     for kind, nodes in reversed(runs[1:]):
         later = set(needed_later[0])
@@ -397,7 +394,7 @@ def _segmented(fgraph, runs, inputs, outputs):
             for (kind, step), drop in zip(steps, drops):
                 if kind == "py":
                     vals = [store[id(v)] if id(v) in store else v.data for v in step.inputs]
-                    store.update(zip(map(id, step.outputs), run_node(step, vals)))
+                    store.update(zip(map(id, step.outputs), reference.run_node(step, vals)))
                 else:
                     res = step([store[id(v)] for v in step.inputs])
                     store.update(zip(map(id, step.outputs), res))
@@ -407,7 +404,7 @@ def _segmented(fgraph, runs, inputs, outputs):
             raise _explain(e, fgraph, values, tables) from None
         given = set(map(id, values))
         return [np.array(v.data) if id(v) not in store else
-                fresh_array(store[id(v)], given) if id(v) in from_python else store[id(v)]
+                reference.fresh_array(store[id(v)], given) if id(v) in from_python else store[id(v)]
                 for v in outputs]
     thunk.source = "\n\n".join(s.source for k, s in steps if k == "jit")
     return thunk, [s for k, s in steps if k == "jit"]

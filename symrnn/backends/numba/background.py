@@ -24,7 +24,11 @@ import time
 import warnings
 import weakref
 
+import numba
 import numpy as np
+from numba import types
+
+from symrnn.backends import numpy as reference
 
 # worker processes: one core is left to the program itself
 WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -150,7 +154,6 @@ class Switch:
     """
 
     def __init__(self, fgraph, compiled, load, job, label):
-        from symrnn.backends import numpy as reference
         self.reference = reference.compile_graph(fgraph)
         self.compiled, self.load, self.job, self.label = compiled, load, job, label
         self.source = compiled.source
@@ -182,11 +185,10 @@ class Switch:
                 f"{time.perf_counter() - job.started:.1f} s)")
 
     def _run_reference(self, values):
-        from symrnn.backends.numpy import fresh_array
         with np.errstate(all="ignore"):  # as the compiled code: no floating-point warnings
             outs = self.reference(values)
         given = set(map(id, values))
-        return [fresh_array(np.asarray(o), given) for o in outs]
+        return [reference.fresh_array(np.asarray(o), given) for o in outs]
 
     def __del__(self):
         job = getattr(self, "job", None)
@@ -201,8 +203,7 @@ def _main():
     warnings.simplefilter("ignore")
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
-    import numba
-    from numba import types
+    # the package that imports this module (a cycle at import time): loaded by now
     import symrnn.backends.numba  # noqa: F401  (the helpers the sources call)
     modules = {}
     for line in sys.stdin:

@@ -31,8 +31,12 @@ from symrnn.backends.numba.codegen import (SUPPORTED, copy_into, emit, literal, 
                                            translatable, tuple_text)
 from symrnn.backends.numba.elemwise import scalar_expr
 from symrnn.backends.scan_plan import ScanPlan, plan_scan, scalar_constant
+from symrnn.compile.fgraph import FunctionGraph
 from symrnn.graph import Constant, clone_replace, toposort
 from symrnn.ops.elemwise import Elemwise
+from symrnn.rewrite import disabled
+from symrnn.tensor.basic import lscalar
+from symrnn.tensor.math import cast
 
 _PLANS = {}  # id(op) -> (op, plan or None)
 
@@ -125,7 +129,6 @@ def try_fused(op, node, ctx):
     """Emit ``node`` (a Scan) as one fused loop when its plan allows; False otherwise.
 
     ``config.rewrites = "-elementwise_scan"`` turns it off (the plain step loop runs)."""
-    from symrnn.rewrite import disabled
     plan = plan_for(op)
     if plan is None or "elementwise_scan" in disabled():
         return False
@@ -230,9 +233,6 @@ def _body(ctx, plan, leaves, idx, t, bufs, maps, states, sums, op):
 
 def _accumulators(op, node, plan, ctx, n, sums, carries, nonseqs):
     """Emit each accumulated carry's final value: init + its linear rest on the term sums."""
-    from symrnn.compile.fgraph import FunctionGraph
-    from symrnn.tensor.basic import lscalar
-    from symrnn.tensor.math import cast
     c_in, w_in = op.split_inner()[2:]
     n_var = lscalar("n_steps")
     ctx.define(n_var, n)

@@ -1,5 +1,6 @@
 """Elemwise (scalar ops by name) and DimShuffle -> loops and index maps."""
-from symrnn.backends.numba.codegen import bounded, conv, emit, loops, np_dtype, tuple_text
+from symrnn.backends.numba.codegen import (bounded, conv, emit, literal, loops, np_dtype,
+                                           tuple_text)
 from symrnn.ops.elemwise import Composite, DimShuffle, Elemwise
 from symrnn.ops.reduction import Reduce
 from symrnn.types import upcast
@@ -89,7 +90,6 @@ def composite_body(scalar_op, args, in_dtypes, fresh):
 
     A value the body reads twice, or one nested too deep to inline, gets a local name (a
     statement); the others inline."""
-    from symrnn.backends.numba.codegen import literal
     uses = {}
     for n in scalar_op.nodes:
         for v in n.inputs:

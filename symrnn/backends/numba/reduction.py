@@ -1,4 +1,6 @@
 """Reduce -> loops in the input's memory order accumulating into the output; cumsum/cumprod."""
+import numpy as np
+
 from symrnn.backends.numba.codegen import conv, emit, literal, loops, np_dtype, tuple_text
 from symrnn.ops.reduction import CumOp, Reduce
 
@@ -13,7 +15,6 @@ _COMBINE = {
 
 
 def _init(kind, dtype):
-    import numpy as np
     if kind in ("sum", "prod"):
         return literal(0 if kind == "sum" else 1, dtype)
     if kind in ("all", "any"):

@@ -5,9 +5,11 @@ rows, mapped outputs on the first step, when their shape is known); ``until``
 becomes a ``break``. Backward scans are Scans too, so training runs the same way.
 """
 from symrnn.backends.numba.codegen import copy_into, emit, np_dtype, translatable, tuple_text
+from symrnn.backends.numba.elementwise_scan import try_fused
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.graph import clone_replace
 from symrnn.ops.scan import Scan
+from symrnn.rewrite import rewrite_graph
 
 _INNER = {}  # id(op) -> (op, rewritten inner FunctionGraph)
 
@@ -16,7 +18,6 @@ def inner_graph(op):
     """The op's inner graph, copied and rewritten for this backend (once per op)."""
     hit = _INNER.get(id(op))
     if hit is None or hit[0] is not op:
-        from symrnn.rewrite import rewrite_graph
         fg = FunctionGraph(op.inner_inputs, clone_replace(
             op.inner_outputs, copy_inputs=True, rebuild=False))
         rewrite_graph(fg, "NUMBA")
@@ -30,7 +31,6 @@ def _supports(node):
 
 @emit.register(Scan)
 def _scan(op, node, ctx):
-    from symrnn.backends.numba.elementwise_scan import try_fused
     if try_fused(op, node, ctx):  # elementwise in its state: no per-step arrays
         return
     fg = inner_graph(op)
