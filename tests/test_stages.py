@@ -57,3 +57,35 @@ def test_numba_scan_loops_and_fused_scans_do_not_import_each_other():
     numba = PACKAGE / "backends" / "numba"
     assert not {n for n in _imported(numba / "elementwise_scan.py")
                 if n.startswith("symrnn.backends.numba.scan")}
+
+
+def test_cupy_translations_register_from_the_package_not_from_the_runtime():
+    # the runtime is what translations register into: it never imports them; the package
+    # face imports them once (on first use: they import CuPy, which is optional)
+    cupy = PACKAGE / "backends" / "cupy"
+    families = {f"symrnn.backends.cupy.{m}" for m in ("translations", "rng", "scan_runtime")}
+    assert not _imported(cupy / "runtime.py") & families
+    assert families <= _imported(cupy / "__init__.py")
+
+
+def test_backends_import_at_module_top():
+    import ast
+    # deliberate: CuPy is optional and slow to import, so the CuPy package loads it (and its
+    # GPU half) on first use; a numba worker's loop names the package importing its module
+    allowed = {("cupy/__init__.py", "cupy"), ("cupy/__init__.py", "symrnn.backends.cupy"),
+               ("numba/background.py", "symrnn.backends.numba")}
+    found = []
+    for path in sorted((PACKAGE / "backends").rglob("*.py")):
+        rel = path.relative_to(PACKAGE / "backends").as_posix()
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module]
+                else:
+                    continue
+                found += [f"{rel}:{node.lineno}: {n}" for n in names if (rel, n) not in allowed]
+    assert not found, "\n".join(found)
