@@ -1,6 +1,7 @@
 """Elemwise (scalar ops by name) and DimShuffle -> loops and index maps."""
 from symrnn.backends.numba.codegen import (bounded, conv, emit, literal, loops, np_dtype,
                                            tuple_text)
+from symrnn.graph import clients
 from symrnn.ops.elemwise import Composite, DimShuffle, Elemwise
 from symrnn.ops.reduction import Reduce
 from symrnn.types import upcast
@@ -90,10 +91,7 @@ def composite_body(scalar_op, args, in_dtypes, fresh):
 
     A value the body reads twice, or one nested too deep to inline, gets a local name (a
     statement); the others inline."""
-    uses = {}
-    for n in scalar_op.nodes:
-        for v in n.inputs:
-            uses[id(v)] = uses.get(id(v), 0) + 1
+    readers = clients([scalar_op.output], scalar_op.inputs)
     vals = {id(v): (a, d) for v, a, d in zip(scalar_op.inputs, args, in_dtypes)}
     lines, expr = [], None
     for n in scalar_op.nodes:
@@ -102,7 +100,7 @@ def composite_body(scalar_op, args, in_dtypes, fresh):
         out = n.outputs[0]
         expr = scalar_expr(n.op.scalar_op, [a for a, _ in ins], [d for _, d in ins],
                            out.type.dtype)
-        if uses.get(id(out), 0) > 1:
+        if len(readers.get(id(out), [])) > 1:
             name = fresh("c")
             lines.append(f"{name} = {expr}")
             expr = name
