@@ -4,20 +4,32 @@ It defines what every op means; every other backend must give its answers.
 Backends register per-Op translations; here ``perform`` is a singledispatch
 function whose default calls ``op.perform``, so an op needing special handling
 in this backend (Scan runs its inner graph) can register without editing ops.
-``fresh_array`` (a result that aliases an argument or is a view is copied) serves
-the other CPU backends too.
+Products run as the compiled code runs them: a small one on one BLAS thread
+(symrnn/backends/openblas.py). ``fresh_array`` (a result that aliases an argument or is a
+view is copied) serves the other CPU backends too.
 """
 from functools import singledispatch
 
 import numpy as np
 
+from symrnn.backends import openblas
 from symrnn.graph import Constant
+from symrnn.ops.blas import BatchedDot, Dot
 
 
 @singledispatch
 def perform(op, node, inputs):
     """Run one node; the default is the op's own NumPy ``perform``."""
     return op.perform(node, inputs)
+
+
+@perform.register(Dot)
+@perform.register(BatchedDot)
+def _product(op, node, inputs):
+    """The op's ``perform``, a small product on one BLAS thread (as compiled code runs it)."""
+    x, y = inputs
+    with openblas.one_thread_if_small(np.size(x) * (np.shape(y)[-1] if np.ndim(y) > 1 else 1)):
+        return op.perform(node, inputs)
 
 
 def describe_inputs(node, values):

@@ -1,17 +1,17 @@
 """Small njit helpers the generated sources call: scalar functions and matrix products.
 
-Matrix products call the OpenBLAS that NumPy bundles (``cblas_?gemm``, found in
-numpy.libs / scipy_openblas, with its ``scipy_`` prefix and ``64_`` suffix) as an
-external symbol, so compiled code that uses it can be cached on disk; without
-that library a plain loop is used. The helpers are small and numba inlines them.
+Matrix products call the OpenBLAS that NumPy bundles (``cblas_?gemm``, found by
+symrnn/backends/openblas.py) as an external symbol, so compiled code that uses it can
+be cached on disk; without that library a plain loop is used. The helpers are small and
+numba inlines them.
 """
 import ctypes
-import glob
-import os
 
 import llvmlite.binding as ll
 import numpy as np
 from numba import njit, types
+
+from symrnn.backends import openblas
 
 JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -87,27 +87,7 @@ def int_mod(a, b):
 
 # ---- BLAS ----
 
-def _find_blas():
-    """(prefix, suffix, CDLL) of NumPy's bundled OpenBLAS, or None."""
-    here = os.path.dirname(np.__file__)
-    pats = [os.path.join(here, "..", "numpy.libs", "lib*openblas*.so*"),
-            os.path.join(here, ".libs", "lib*openblas*"),
-            os.path.join(here, "..", "scipy_openblas64", "lib", "lib*openblas*.so*"),
-            os.path.join(here, "..", "scipy_openblas32", "lib", "lib*openblas*.so*")]
-    for pat in pats:
-        for path in sorted(glob.glob(pat)):
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for pre, suf in (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", "")):
-                names = (f"{pre}cblas_dgemm{suf}", f"{pre}cblas_sgemm{suf}")
-                if all(hasattr(lib, n) for n in names):
-                    return pre, suf, lib
-    return None
-
-
-_BLAS = _find_blas()
+_BLAS = openblas.BLAS
 HAVE_BLAS = _BLAS is not None
 _I = types.int64
 if HAVE_BLAS:
@@ -121,33 +101,17 @@ if HAVE_BLAS:
             for t, f in (("d", types.float64), ("s", types.float32))}
     _dgemm = types.ExternalFunction("symrnn_dgemm", _sig["d"])
     _sgemm = types.ExternalFunction("symrnn_sgemm", _sig["s"])
-    if hasattr(_lib, "openblas_set_num_threads_local"):
-        _local = _lib.openblas_set_num_threads_local
-    else:  # an older OpenBLAS: leave its threads alone
-        _local = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda n: 1)
+    # an older OpenBLAS without these: leave its threads alone / assume threads
+    _local = openblas.threads_local or ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda n: 1)
     ll.add_symbol("symrnn_blas_threads_local", ctypes.cast(_local, ctypes.c_void_p).value)
     _threads_local = types.ExternalFunction("symrnn_blas_threads_local",
                                             types.int32(types.int32))
-    _get = getattr(_lib, f"{_pre}openblas_get_num_threads{_suf}",
-                   getattr(_lib, "openblas_get_num_threads", None))
-    if _get is None:  # no getter: assume threads, set one per small product as before
-        _get = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 2)
+    _get = openblas.get_threads or ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 2)
     ll.add_symbol("symrnn_blas_threads", ctypes.cast(_get, ctypes.c_void_p).value)
     _threads = types.ExternalFunction("symrnn_blas_threads", types.int32())
 
-# below this many multiply-adds a product runs on one thread: threading a small GEMM (the
-# per-step products of an RNN) costs more than it gains, and far more on a busy machine
-SMALL_GEMM = 1 << 22
-
-
-def blas_threads(n):
-    """Set the number of threads of NumPy's OpenBLAS (the one compiled code calls)."""
-    if HAVE_BLAS:
-        pre, suf, lib = _BLAS
-        for name in (f"{pre}openblas_set_num_threads{suf}", f"{pre}openblas_set_num_threads"):
-            if hasattr(lib, name):
-                getattr(lib, name)(int(n))
-                return
+SMALL_GEMM = openblas.SMALL_GEMM
+blas_threads = openblas.set_threads
 
 
 @njit(**JIT)
