@@ -15,7 +15,7 @@ def test_wrong_arity_lists_what_scan_passes():
     msg = str(e.value)
     assert ("x[t] from sequences[0], h[t-1] from outputs_info[0], W from non_sequences[0]"
             in msg)
-    assert "test_scan_errors.py" in msg
+    assert "scan/test_errors.py" in msg
 
 
 def test_fed_back_output_of_another_dtype():
@@ -23,7 +23,7 @@ def test_fed_back_output_of_another_dtype():
         symrnn.scan(lambda a, h: T.cast(a + h, "float32"), sequences=x, outputs_info=h0)
     msg = str(e.value)
     assert "float32" in msg and "float64" in msg and "T.cast" in msg
-    assert "test_scan_errors.py" in msg
+    assert "scan/test_errors.py" in msg
 
 
 def test_fed_back_output_of_another_broadcastable_pattern():
@@ -67,7 +67,7 @@ def test_taps_inconsistent_with_the_initial_value():
     f = symrnn.function([h0], out, mode="NUMPY")
     with pytest.raises(ValueError, match=r"3 rows .* need 2") as e:
         f(np.ones(3))
-    assert "test_scan_errors.py" in str(e.value)
+    assert "scan/test_errors.py" in str(e.value)
 
 
 def test_zero_length_sequence_and_negative_symbolic_n_steps_at_run_time():
@@ -111,7 +111,7 @@ def test_an_error_inside_a_step_names_the_node_the_step_and_the_loop():
     with pytest.raises(ValueError) as e:
         f(np.ones((3, 4)), np.ones(3), np.ones((3, 3)))
     msg = str(e.value)
-    assert "Elemwise{add}" in msg and "during step 0" in msg and "test_scan_errors.py" in msg
+    assert "Elemwise{add}" in msg and "during step 0" in msg and "scan/test_errors.py" in msg
 
 
 @pytest.mark.parametrize("mode", MODES)
