@@ -27,6 +27,22 @@ def rng():
 
 
 @pytest.fixture
+def reference_grads():
+    """Run the test (check_op's verify_grad) on the NumPy backend.
+
+    check_op still compares every forward result on every backend; the gradient's
+    meaning is checked once, on the reference, because compiling each finite-difference
+    graph with numba costs seconds per op (opt in with ``pytestmark``, as tests/ops and
+    tests/tensor do).
+    """
+    import symrnn
+    old = symrnn.config.mode
+    symrnn.config.mode = "NUMPY"
+    yield
+    symrnn.config.mode = old
+
+
+@pytest.fixture
 def floatX32():
     """Run a test with config.floatX = 'float32'."""
     import symrnn

@@ -1,4 +1,5 @@
 """Test helpers: one way to compare every backend with the NumPy reference, and op checks."""
+import contextlib
 import importlib
 
 import numpy as np
@@ -170,3 +171,23 @@ def compare_nested_grads(fn, values, depths=(1, 2, 3), wrt_shared=(), modes=None
         if depth in verify_depths:
             _verify_grad_with_fixed(g, vals, [i for i, v in enumerate(vals)
                                               if v.dtype.kind == "f"], eps, tol)
+
+
+@contextlib.contextmanager
+def rewrites_set_to(setting):
+    """``config.rewrites = setting`` (e.g. '-scan_hoist') inside the block, restored after."""
+    old = symrnn.config.rewrites
+    symrnn.config.rewrites = setting
+    try:
+        yield
+    finally:
+        symrnn.config.rewrites = old
+
+
+def stop_signal(n, stop_at=None):
+    """n zeros with a 1 at ``stop_at``: a step returning ``until(s_t > 0.5)`` stops the loop
+    after step ``stop_at`` (None: it runs every step)."""
+    s = np.zeros(n)
+    if stop_at is not None:
+        s[stop_at] = 1.0
+    return s

@@ -4,7 +4,7 @@ import pytest
 
 import symrnn as theano
 import symrnn.tensor as T
-from helpers import compare_backends
+from helpers import compare_backends, rewrites_set_to
 from symrnn.ops.scan import Scan
 
 nb = pytest.importorskip("symrnn.backends.numba")
@@ -93,12 +93,8 @@ def test_switched_off_it_runs_the_step_loop_with_the_same_results():
     outs = [cost] + theano.grad(cost, [x])
     values = [R.normal(size=(4, 3))]
     fused = theano.function([x], outs, mode="NUMBA")
-    old = theano.config.rewrites
-    theano.config.rewrites = "-elementwise_scan"
-    try:
+    with rewrites_set_to("-elementwise_scan"):
         plain = theano.function([x], outs, mode="NUMBA")
-    finally:
-        theano.config.rewrites = old
     assert "one loop with no per-step array" in fused.source()
     assert "one loop with no per-step array" not in plain.source()
     for a, b in zip(fused(*values), plain(*values)):

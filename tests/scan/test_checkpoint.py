@@ -7,7 +7,7 @@ import symrnn
 import symrnn.tensor as T
 from symrnn.gradient import verify_grad
 from symrnn.scan_module import explain
-from helpers import COMPILED_MODES, compare_backends
+from helpers import COMPILED_MODES, compare_backends, stop_signal
 
 
 def build(checkpoint=None, go_backwards=False, unroll=1):
@@ -90,10 +90,8 @@ def rnn(checkpoint=None, truncate_gradient=-1, stop=False, counter=None, go_back
 
 def rnn_values(n=7, stop_at=None, seed=0):
     rng = np.random.default_rng(seed)
-    s = np.zeros(n)
-    if stop_at is not None:
-        s[stop_at] = 1.0
-    return [rng.normal(size=(n, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * .5, s]
+    return [rng.normal(size=(n, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * .5,
+            stop_signal(n, stop_at)]
 
 
 def same_as_without_checkpoint(k, vals, mode="NUMPY", **kw):

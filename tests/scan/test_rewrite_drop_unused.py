@@ -4,15 +4,12 @@ import pytest
 
 import symrnn as theano
 import symrnn.tensor as T
-from helpers import MODES, assert_close
+from helpers import MODES, assert_close, rewrites_set_to
 from symrnn.ops.scan import Scan
 
 
-
 def _train(mode, off):
-    old = theano.config.rewrites
-    theano.config.rewrites = off
-    try:
+    with rewrites_set_to(off):
         w0 = np.random.default_rng(1).normal(size=(3, 4)) * 0.3
         x, w = T.tensor3("x"), theano.shared(w0, name="w")
         u = theano.shared(np.eye(4) * 0.5, name="u")
@@ -22,8 +19,6 @@ def _train(mode, off):
         cost = (hs[-1] ** 2).sum()
         f = theano.function([x], [cost] + theano.grad(cost, [w, u]), mode=mode)
         return f(np.random.default_rng(2).normal(size=(5, 2, 3))), f.maker.fgraph
-    finally:
-        theano.config.rewrites = old
 
 
 def _mapped_outputs(fgraph):

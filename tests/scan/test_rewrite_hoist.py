@@ -4,7 +4,7 @@ import pytest
 
 import symrnn as theano
 import symrnn.tensor as T
-from helpers import MODES, assert_close
+from helpers import MODES, assert_close, rewrites_set_to
 from symrnn.ops.blas import Dot
 from symrnn.ops.scan import Scan
 
@@ -12,13 +12,9 @@ RNG = np.random.default_rng(0)
 
 
 def _compile(build, mode, off):
-    old = theano.config.rewrites
-    theano.config.rewrites = off
-    try:
+    with rewrites_set_to(off):
         ins, outs = build()
         return theano.function(ins, outs, mode=mode)
-    finally:
-        theano.config.rewrites = old
 
 
 def _scans(f):

@@ -5,7 +5,7 @@ import pytest
 import symrnn
 import symrnn.tensor as T
 from symrnn.scan_module import until
-from helpers import MODES
+from helpers import MODES, stop_signal
 
 
 def build(unroll, go_backwards=False, stop=False):
@@ -25,10 +25,7 @@ def build(unroll, go_backwards=False, stop=False):
 
 def values(n, stop_at=None, seed=0):
     rng = np.random.default_rng(seed)
-    s = np.zeros(n)
-    if stop_at is not None:
-        s[stop_at] = 1.0
-    return [rng.normal(size=n), rng.normal(size=2), np.float64(0.8), s]
+    return [rng.normal(size=n), rng.normal(size=2), np.float64(0.8), stop_signal(n, stop_at)]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -5,6 +5,8 @@ import pytest
 import symrnn
 import symrnn.tensor as T
 
+pytestmark = pytest.mark.usefixtures("reference_grads")
+
 PAIRS = [("int8", "int16"), ("int32", "int64"), ("uint8", "int8"), ("int32", "float32"),
          ("int64", "float32"), ("float32", "float64"), ("bool", "int8"), ("int16", "float32"),
          ("uint8", "uint16")]

@@ -6,6 +6,8 @@ import symrnn
 import symrnn.tensor as T
 from helpers import check_op
 
+pytestmark = pytest.mark.usefixtures("reference_grads")
+
 R = np.random.default_rng(19)
 M = R.uniform(-2, 2, size=(3, 4))
 POS = R.uniform(0.5, 2, size=(3, 4))
