@@ -232,7 +232,7 @@ class Function:
     """
 
     # rebuilt by _link() after unpickling (functions, modules, locks do not pickle)
-    _TRANSIENT = ("thunk", "backend", "_convert", "_prepare", "_run", "_cell")
+    _TRANSIENT = ("thunk", "backend", "_convert", "_prepare", "_run", "_cell", "_constants")
 
     def __init__(self, inputs, shared_inputs, update_targets, n_outputs, single, thunk, fgraph,
                  allow_input_downcast, name, mode, backend, guard=None):
@@ -266,6 +266,9 @@ class Function:
         self._prepare = getattr(self.backend, "prepare_shared", _host_value)  # GPU arrays
         self._run = fpmode.scoped(self.thunk) if self.flush_subnormals else self.thunk
         self._cell = update_lock.cell_for(self.update_targets)  # None: no lock needed
+        # a constant's array is returned as it is: the caller gets a copy of it
+        self._constants = [k for k, v in enumerate(self.maker.fgraph.outputs)
+                           if isinstance(v, Constant)]
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
@@ -343,6 +346,9 @@ class Function:
         try:
             values += [self._prepare(s) for s in self.shared_inputs]
             results = self._run(values)
+            if self._constants:  # (a Python number needs no copy)
+                results = [r.copy() if k in self._constants and hasattr(r, "copy") else r
+                           for k, r in enumerate(results)]
             outs, new_values = results[:self.n_outputs], results[self.n_outputs:]
             given = {id(v) for v in values}
             # all outputs are ready: now apply every update at once

@@ -145,3 +145,17 @@ def test_function_with_outputs_none_returns_none(mode):
     f = theano.function([], None, updates=[(s, s + 1)], mode=mode)
     assert f() is None and s.get_value() == 1.0
     assert theano.function([], [], updates=[(s, s + 1)], mode=mode)() == []
+
+
+@pytest.mark.parametrize("mode", ["NUMPY", "NUMBA"])
+def test_a_constant_output_is_the_callers_own_copy(mode):
+    """An output that constant folding made a constant comes back as a copy: writing into
+    it changes neither the next call's answer nor the graph (nor an updated variable)."""
+    x = T.dvector("x")
+    s = theano.shared(np.zeros(2))
+    k = T.constant(np.array([1.0, 2.0])) * 3
+    f = theano.function([x], [x + 1, k], updates=[(s, k)], mode=mode)
+    a, b = f([0.0, 0.0])
+    b[0] = 99.0
+    s.get_value(borrow=True)[1] = -5.0
+    assert list(f([0.0, 0.0])[1]) == [3.0, 6.0] and list(s.get_value()) == [3.0, 6.0]
