@@ -32,6 +32,9 @@ from symrnn.ops.elemwise import DimShuffle, Elemwise
 from symrnn.ops.scan import Scan
 from symrnn.ops.subtensor import Subtensor
 from symrnn.rewrite import register
+from symrnn.rewrite.basic import merge
+from symrnn.tensor.basic import patternbroadcast
+from symrnn.tensor.math import dot
 
 
 @dataclass
@@ -223,7 +226,6 @@ def _rows_of(x):
 
 
 def _project_inputs(p, cache):
-    from symrnn.tensor.math import dot
     seq_of = {id(s.inner): s for s in p.seqs}
     inv = _invariant_ids(p)
     repl = {}
@@ -277,7 +279,6 @@ class _StepTrace(str):
 
 
 def _project_outputs(p):
-    from symrnn.tensor.math import dot
     inv = _invariant_ids(p)
     readers = clients(p.inner_outputs())
     changed = False
@@ -292,7 +293,6 @@ def _project_outputs(p):
             continue
 
         def post(es, wo=wo, ndim_w=ndim_w, t=o.type):
-            from symrnn.tensor.basic import patternbroadcast
             y = dot(_flat(es), wo)
             y = _unflat(y, es, [wo.shape[1]] if ndim_w == 2 else [])
             return patternbroadcast(y, (False,) + t.broadcastable)
@@ -315,8 +315,6 @@ def _whole(p, var):
 
 
 def _sink_accumulators(p):
-    from symrnn.tensor.basic import patternbroadcast
-    from symrnn.tensor.math import dot
     if p.op.as_while:
         return False
     inv = _invariant_ids(p)
@@ -407,7 +405,6 @@ def scan_hoist(fgraph):
                 _replace(fgraph, old, new)
             done = True
     if done:  # the new outer nodes may repeat each other (slices of one sequence)
-        from symrnn.rewrite.basic import merge
         merge(fgraph)
 
 
@@ -417,6 +414,5 @@ def _nothing(maps):
 
 def _replace(fgraph, old, new):
     if new.type != old.type:
-        from symrnn.tensor.basic import patternbroadcast
         new = patternbroadcast(new, old.type.broadcastable)
     fgraph.replace(old, new)
