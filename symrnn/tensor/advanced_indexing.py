@@ -8,10 +8,11 @@ import numpy as np
 
 from symrnn.graph import Variable, op_error
 from symrnn.ops.subtensor import AdvancedIncSubtensor, AdvancedSubtensor
+from symrnn.tensor.basic import as_tensor_variable, constant
+from symrnn.tensor.indexing import _entry
 
 
 def _array_entry(e, inputs):
-    from symrnn.tensor.basic import as_tensor_variable, constant
     if isinstance(e, Variable):
         v = as_tensor_variable(e)
     elif isinstance(e, (list, np.ndarray)) and not any(isinstance(i, Variable)
@@ -32,7 +33,6 @@ def _array_entry(e, inputs):
 
 def index_list(entries):
     """(idx_list, symbolic inputs) for normalised index entries holding arrays."""
-    from symrnn.tensor.indexing import _entry
     idx_list, inputs = [], []
     for e in entries:
         if e is None or isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):

@@ -2,11 +2,13 @@
 import numpy as np
 
 from symrnn.config import config
+from symrnn.graph import op_error
 from symrnn.ops.elemwise import _common_dtype
 from symrnn.ops.reduction import CumOp, normalize_axis
 from symrnn.ops.shape import ARange, Eye
 from symrnn.ops.sort import ArgSort, Sort
 from symrnn.tensor.basic import as_tensor_variable
+from symrnn.tensor.math import flatten, shape
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -35,8 +37,6 @@ def eye(n, m=None, k=0, dtype=None):
 
 def identity_like(x, dtype=None):
     """The identity matrix with the shape of the matrix ``x`` (and its dtype unless given)."""
-    from symrnn.graph import op_error
-    from symrnn.tensor.math import shape
     x = as_tensor_variable(x)
     if x.type.ndim != 2:
         raise op_error("identity_like", f"needs a matrix, got {x.type}")
@@ -46,7 +46,6 @@ def identity_like(x, dtype=None):
 
 def _along(x, axis, what):
     """(x, axis) with x flattened when axis is None, axis made non-negative."""
-    from symrnn.tensor.math import flatten
     x = as_tensor_variable(x)
     if axis is None:
         return flatten(x), 0

@@ -8,6 +8,7 @@ from symrnn.graph import op_error
 from symrnn.ops.nnet import log_softmax as _log_softmax_op, softmax as _softmax_op
 from symrnn.tensor.basic import as_tensor_variable
 from symrnn.tensor.math import arange, log, maximum, sigmoid, softplus  # noqa: F401
+from symrnn.tensor.math import clip, expm1, switch
 
 
 def relu(x, alpha=0):
@@ -65,14 +66,12 @@ logsoftmax = log_softmax  # Theano's spelling
 
 def hard_sigmoid(x):
     """clip(0.2 * x + 0.5, 0, 1): Theano's piecewise-linear sigmoid."""
-    from symrnn.tensor.math import clip
     x = as_tensor_variable(x)
     return clip(x * 0.2 + 0.5, 0, 1)
 
 
 def elu(x, alpha=1):
     """x where x > 0, else alpha * (exp(x) - 1)."""
-    from symrnn.tensor.math import expm1, switch
     x = as_tensor_variable(x)
     return switch(x > 0, x, alpha * expm1(x))
 

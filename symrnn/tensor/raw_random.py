@@ -13,6 +13,9 @@ from symrnn.config import config
 from symrnn.graph import Variable, op_error
 from symrnn.ops import random as R
 from symrnn.shared import SharedVariable
+from symrnn.tensor import math as T
+from symrnn.tensor.basic import as_tensor_variable, constant
+from symrnn.tensor.extra_ops import arange, argsort, cumsum
 from symrnn.types import TensorType, upcast
 
 
@@ -84,8 +87,6 @@ def state_variable(value):
 def size_vector(size, ndim, params, who):
     """(int64 size vector, ndim, the size as given) for a draw; size None: the broadcast
     shape of ``params`` (Theano's rule)."""
-    from symrnn.tensor import math as T
-    from symrnn.tensor.basic import as_tensor_variable, constant
     if size is None:
         if not params:
             return constant(np.zeros(0, "int64")), 0, ()
@@ -131,7 +132,6 @@ def size_vector(size, ndim, params, who):
 
 
 def _tensor(x):
-    from symrnn.tensor.basic import as_tensor_variable
     return as_tensor_variable(x)
 
 
@@ -148,7 +148,6 @@ class RandomStreamsBase:
     def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, nstreams=None):
         """Numbers uniform between ``low`` and ``high`` (dtype: that of the bounds, at least
         floatX); size None: the broadcast shape of low and high."""
-        from symrnn.tensor import math as T
         low, high = _tensor(low), _tensor(high)
         dtype = _float_dtype(dtype, low, high)
         low, high = T.cast(low, dtype), T.cast(high, dtype)
@@ -158,7 +157,6 @@ class RandomStreamsBase:
     def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None):
         """Normal numbers of mean ``avg`` and standard deviation ``std`` (Box-Muller on
         uniform pairs, as Theano's MRG_RandomStreams)."""
-        from symrnn.tensor import math as T
         avg, std = _tensor(avg), _tensor(std)
         dtype = _float_dtype(dtype, avg, std)
         avg, std = T.cast(avg, dtype), T.cast(std, dtype)
@@ -178,8 +176,6 @@ class RandomStreamsBase:
                  nstreams=None):
         """The number of successes in ``n`` trials of probability ``p`` (both may be
         symbolic and broadcast against each other and ``size``)."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import arange
         p = _tensor(p if prob is None else prob)
         if isinstance(n, (int, np.integer)) and n == 1:
             u = self._uniform(size, ndim, config.floatX, nstreams, [p], "binomial")
@@ -198,7 +194,6 @@ class RandomStreamsBase:
     def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64",
                         nstreams=None):
         """Integers between ``low`` and ``high``, both included."""
-        from symrnn.tensor import math as T
         low, high = _tensor(low), _tensor(high)
         u = self._uniform(size, ndim, "float64", nstreams, [low, high], "random_integers")
         span = T.cast(high, "float64") - T.cast(low, "float64") + 1
@@ -208,8 +203,6 @@ class RandomStreamsBase:
                nstreams=None):
         """Values of ``a`` (a vector, or an int n for range(n)) drawn with or without
         replacement, with probabilities ``p`` (uniform when None); size None: one value."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import argsort
         a = _tensor(a)
         if a.type.ndim > 1:
             raise op_error("choice", f"a must be an int or a vector, got {a.type}")
@@ -233,8 +226,6 @@ class RandomStreamsBase:
         """Poisson counts of mean ``lam``: the number of arrivals of a unit-rate process
         before time ``lam`` (exponential gaps -log u), with max(lam) + 10 sqrt(max(lam)) + 20
         gaps drawn per value (fewer than needed with probability below 1e-20)."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import cumsum
         lam = T.cast(_tensor(lam), "float64")
         vec, nd, _ = size_vector(size, ndim, [lam], "poisson")
         top = T.maximum(T.max(lam), 0.0)
@@ -247,8 +238,6 @@ class RandomStreamsBase:
 
     def permutation(self, size=None, n=1, ndim=None, dtype="int64", nstreams=None):
         """Permutations of range(n), one per element of ``size``: shape size + (n,)."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import argsort
         vec, nd, _ = size_vector(size, ndim, [], "permutation")
         n = T.cast(_tensor(n), "int64")
         u = self._uniform(T.concatenate([vec, T.stack([n])]), nd + 1, "float64", nstreams,
@@ -259,8 +248,6 @@ class RandomStreamsBase:
                     nstreams=None):
         """Counts of ``n`` draws among len(pvals) outcomes: shape size + (len(pvals),)
         (size None: pvals' leading shape, broadcast with n)."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import arange
         pvals, n = _tensor(pvals), _tensor(n)
         if pvals.type.ndim < 1:
             raise op_error("multinomial", f"pvals must have at least one axis, got "
@@ -282,8 +269,6 @@ class RandomStreamsBase:
     def shuffle_row_elements(self, input):
         """``input`` with the elements of each row (last axis) shuffled; the permutation
         used is the result's ``.permutation``."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import arange
         x = _tensor(input)
         perm = self.permutation(size=T.shape(x)[:-1], n=T.shape(x)[-1], ndim=x.type.ndim - 1)
         idx = []
@@ -306,8 +291,6 @@ class RandomStreamsBase:
 def _inverse_cdf(p, u):
     """Per uniform number u: the index k with cdf[k-1] <= u * total < cdf[k] (p's last axis
     holds the probabilities, which need not sum to one)."""
-    from symrnn.tensor import math as T
-    from symrnn.tensor.extra_ops import cumsum
     p = T.cast(p, "float64")
     cdf = cumsum(p, axis=-1)
     v = T.shape_padright(u) * T.sum(p, axis=-1, keepdims=True)
@@ -318,7 +301,6 @@ def _inverse_cdf(p, u):
 def draw_uniform(streams, size, ndim, dtype, nstreams, params, who, n_streams_of):
     """The uniform numbers of one new draw: its state variable (registered with
     ``streams``), the MRGUniform node, the attributes Theano's draws carry."""
-    from symrnn.tensor.basic import as_tensor_variable
     vec, nd, given = size_vector(size, ndim, params, who)
     if nstreams is None:
         nstreams = n_streams_of(given)
