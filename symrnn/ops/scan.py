@@ -74,6 +74,8 @@ import numpy as np
 
 from symrnn.gradient import grad
 from symrnn.graph import Apply, Constant, Op, clone_replace, graph_inputs, op_error, toposort
+from symrnn.ops.shape import Shape
+from symrnn.ops.subtensor import Subtensor, region_of_zeros
 from symrnn.tensor import math as T
 from symrnn.tensor.basic import as_tensor_variable, constant, patternbroadcast
 from symrnn.tensor.indexing import inc_subtensor, set_subtensor
@@ -236,6 +238,7 @@ class Scan(Op):
         n_steps, seqs, inits, carries, nonseqs = self.split_outer(inputs)
         nr, nn = self.n_rec, self.n_nit
         g_bufs, g_maps = output_grads[:nr], output_grads[nr:nr + nn]
+        g_rows = [_steps_gradient(g, o, lag) for g, o, lag in zip(g_bufs, outputs, self.lags)]
         s_in, taps_in, c_in, w_in = self.split_inner()
         reads_carry = set(map(id, c_in)) & set(map(id, graph_inputs(
             self.inner_outputs[:nr + nn])))
@@ -311,7 +314,8 @@ class Scan(Op):
             b_seq += [(v, rev(outputs[j], lag + k), f"stored output {j}")
                       for k, v in zip(taps, new_taps[j])]
             if g_h[j] is not None:
-                b_seq.append((g_h[j], rev(g_bufs[j], lag), f"gradient of output {j}"))
+                g = rev(g_bufs[j], lag) if g_rows[j] is None else g_rows[j][::-1]
+                b_seq.append((g_h[j], g, f"gradient of output {j}"))
         b_seq += [(v, rev(g, 0), f"gradient of output {nr + k}")
                   for k, (v, g) in enumerate(zip(g_y, g_maps)) if v is not None]
         b_out, stored = _reuse_outputs(g_seq_out + new_states + new_acc, fwd)
@@ -343,7 +347,10 @@ class Scan(Op):
                 out.append(None)
                 continue
             gx = next(it)[::-1]
-            out.append(set_subtensor(T.zeros_like(x)[n_done - m:n_done], gx))
+            if tg < 0 and not self.as_while and _is_length(n_steps, x) and gx.type == x.type:
+                out.append(gx)  # every step read x: its gradient is the loop's, whole
+            else:
+                out.append(set_subtensor(T.zeros_like(x)[n_done - m:n_done], gx))
         for j, (x0, lag) in enumerate(zip(inits, self.lags)):
             if not _is_float(x0):
                 out.append(None)
@@ -352,7 +359,7 @@ class Scan(Op):
                 ["x"] + list(range(g_states[j].type.ndim)))
             if tg >= 0:
                 gs = T.switch(T.le(n_done, tg), gs, constant(np.zeros((), x0.type.dtype)))
-            if g_bufs[j] is not None:
+            if g_bufs[j] is not None and g_rows[j] is None:
                 gs = gs + g_bufs[j][:lag]
             out.append(gs)
         out += [None] * len(carries)
@@ -382,6 +389,24 @@ class Scan(Op):
         k = 1 + self.n_seqs + nr
         return grads[:k] + [None if g is None else g[0] for g in grads[k:k + nc]] \
             + grads[k + nc:]
+
+
+def _steps_gradient(g, buf, lag):
+    """The gradient of ``buf[lag:]`` (the steps' rows, what scan returns to the user) when
+    ``g``, the gradient of the whole buffer, is just that put into zeros; else None."""
+    hit = None if g is None else region_of_zeros(g)
+    if hit and hit[0] is buf and hit[1] == (("slice", lag, None, None),) \
+            and hit[3].type == buf.type:
+        return hit[3]
+    return None
+
+
+def _is_length(n, x):
+    """Is ``n`` the graph of ``x.shape[0]``?"""
+    o = n.owner
+    return (o is not None and isinstance(o.op, Subtensor) and o.op.idx_list == (0,)
+            and o.inputs[0].owner is not None and isinstance(o.inputs[0].owner.op, Shape)
+            and o.inputs[0].owner.inputs[0] is x)
 
 
 def _graph_key(inputs, outputs):

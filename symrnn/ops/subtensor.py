@@ -16,7 +16,7 @@ integer or boolean arrays.
 import numpy as np
 
 from symrnn.graph import Apply, Op, op_error
-from symrnn.ops.elemwise import sum_to_broadcastable
+from symrnn.ops.elemwise import DimShuffle, Elemwise, sum_to_broadcastable
 from symrnn.tensor.basic import as_tensor_variable
 from symrnn.types import TensorType
 
@@ -77,6 +77,28 @@ def _index(node, x, idx):
                        IndexError, node.trace) from None
 
 
+_WHOLE = {("slice", a, None, c) for a in (None, 0) for c in (None, 1)}  # slices keeping all
+_FLIP = ("slice", None, None, -1)
+
+
+def region_of_zeros(g):
+    """(x, idx_list, idx_vars, y) when ``g`` is ``x`` zeroed with ``y`` put into ``x[idx]``
+    (set or inc), as the gradient of ``x[idx]`` is built; else None."""
+    o = g.owner
+    if o is None or not isinstance(o.op, IncSubtensor):
+        return None
+    z, y, *idx_vars = o.inputs
+    zo = z.owner
+    if zo is None or not isinstance(zo.op, Elemwise) or zo.op.scalar_op.name != "second":
+        return None
+    c = zo.inputs[1]
+    while c.owner is not None and isinstance(c.owner.op, DimShuffle):
+        c = c.owner.inputs[0]
+    if getattr(c, "data", None) is None or np.any(c.data):
+        return None
+    return zo.inputs[0], o.op.idx_list, idx_vars, y
+
+
 class Subtensor(Op):
     """``x[idx]`` for integer and slice indices (a view in the NumPy backend)."""
 
@@ -103,6 +125,9 @@ class Subtensor(Op):
         (gz,) = output_grads
         if not x.type.dtype.startswith("float"):
             return [None] * len(inputs)
+        if all(e in _WHOLE or e == _FLIP for e in self.idx_list) and gz.type == x.type:
+            # x[0:] is x, x[::-1] x reversed: no zeros to fill and add into (scan slices so)
+            return [gz if all(e in _WHOLE for e in self.idx_list) else self(gz)]
         from symrnn.tensor.math import zeros_like
         gx = IncSubtensor(self.idx_list, False)(zeros_like(x), gz, *idx_vars)
         return [gx] + [None] * len(idx_vars)

@@ -1,4 +1,6 @@
 """Elementwise scans as one fused loop in the numba backend: NumPy's answers, no per-step arrays."""
+import re
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,7 @@ import symrnn as theano
 import symrnn.tensor as T
 from helpers import compare_backends, rewrites_set_to
 from symrnn.ops.scan import Scan
+from symrnn.ops.subtensor import IncSubtensor
 
 nb = pytest.importorskip("symrnn.backends.numba")
 from symrnn.backends.numba.elementwise_scan import plan_for  # noqa: E402
@@ -33,21 +36,44 @@ def _fused(f):
             if isinstance(n.op, Scan)]
 
 
-def test_indrnn_forward_and_backward_fuse():
+def _indrnn(go_backwards=False):
     x, y = T.tensor3("x"), T.matrix("y")
     W = theano.shared(R.normal(size=(2, 3)), name="W")
     u = theano.shared(R.uniform(0.5, 1, size=3), name="u")
     b = theano.shared(R.normal(size=3) * 0.1, name="b")
     h0 = T.zeros((x.shape[1], 3))
     h, _ = theano.scan(lambda xt, hp, W, u, b: T.maximum(T.dot(xt, W) + u * hp + b, 0),
-                       sequences=x, outputs_info=h0, non_sequences=[W, u, b])
+                       sequences=x, outputs_info=h0, non_sequences=[W, u, b],
+                       go_backwards=go_backwards)
     cost = ((h[-1] - y) ** 2).mean() + (h ** 2).mean()
-    outs = [cost] + theano.grad(cost, [W, u, b, x])
-    f = theano.function([x, y], outs, mode="NUMBA")
+    return [x, y], [cost] + theano.grad(cost, [W, u, b, x])
+
+
+def test_indrnn_forward_and_backward_fuse():
+    ins, outs = _indrnn()
+    f = theano.function(ins, outs, mode="NUMBA")
     assert _fused(f) == [True, True]
     bodies = _loop_bodies(f.source())
     assert len(bodies) == 2 and not any("np.empty" in b or "gemm" in b for b in bodies)
-    compare_backends([x, y], outs, [R.normal(size=(5, 4, 2)), R.normal(size=(4, 3))])
+    compare_backends(ins, outs, [R.normal(size=(5, 4, 2)), R.normal(size=(4, 3))])
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_backward_loop_reads_its_sequences_where_they_are(go_backwards):
+    """The backward loop reads each reversed sequence x[::-1] as x[last - t] (a reversed view
+    is strided at run time and its loop does not vectorise), and the gradients of the
+    sequence and of the steps' rows are the loops' own: no (T, B, H) array is zeroed and
+    added into (IncSubtensor over a slice)."""
+    ins, outs = _indrnn(go_backwards)
+    f = theano.function(ins, outs, mode="NUMBA")
+    assert _fused(f) == [True, True]
+    fwd, back = _loop_bodies(f.source())
+    assert re.search(r"\[L\d+ - t\d+, ", back)
+    assert bool(re.search(r"\[L\d+ - t\d+, ", fwd)) == go_backwards  # x[::-1] itself
+    slices = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, IncSubtensor)
+              and any(isinstance(e, tuple) for e in n.op.idx_list)]
+    assert not slices
+    compare_backends(ins, outs, [R.normal(size=(5, 4, 2)), R.normal(size=(4, 3))])
 
 
 def test_counting_rnn_fuses_in_float32():

@@ -14,8 +14,18 @@ BASIC = [
     ("int", lambda x: x[1]), ("neg_int", lambda x: x[-1, -2]), ("slice", lambda x: x[1:3]),
     ("neg_step", lambda x: x[::-1, 1:-1:2]), ("ellipsis", lambda x: x[..., 0]),
     ("newaxis", lambda x: x[None, :, None, 2]), ("empty_slice", lambda x: x[3:1]),
-    ("scalar", lambda x: x[0, 0, 0]),
+    ("scalar", lambda x: x[0, 0, 0]), ("whole", lambda x: x[0:, :]),
+    ("reversed", lambda x: x[::-1, :, ::-1]),
 ]
+
+
+def test_gradient_of_the_whole_array_is_the_output_gradient_itself():
+    x = T.tensor3("x")
+    for g in symrnn.grad((x[0:, ::1] * x).sum() + (x[::-1, :, ::-1] ** 2).sum(), [x]):
+        kinds = {type(n.op).__name__ for n in symrnn.graph.toposort([g])}
+        assert "IncSubtensor" not in kinds  # no zeros to add the gradient into
+    g1 = symrnn.grad((x[1:] * 2).sum(), x)  # a part of x still is
+    assert "IncSubtensor" in {type(n.op).__name__ for n in symrnn.graph.toposort([g1])}
 
 
 @pytest.mark.parametrize("name,idx", BASIC, ids=[b[0] for b in BASIC])
