@@ -12,6 +12,8 @@ import shutil
 import subprocess
 
 from symrnn.graph import Constant, Variable, ancestors, toposort
+from symrnn.ops.scan import Scan
+from symrnn.shared import SharedVariable
 
 COLORS = {"input": "palegreen", "shared": "lightskyblue", "constant": "lightgrey",
           "output": "lightsalmon", "update": "plum", "step input": "khaki",
@@ -63,8 +65,6 @@ def _var_label(v):
 
 def _add_graph(pic, outputs, inputs, cluster, roles):
     """Op boxes and variable ellipses for the graph from ``inputs`` to ``outputs``."""
-    from symrnn.ops.scan import Scan
-    from symrnn.shared import SharedVariable
     for node in toposort(outputs, blockers=inputs):
         is_scan = isinstance(node.op, Scan)
         op_key = pic.node(node, str(node.op), "scan" if is_scan else "op", cluster)

@@ -14,6 +14,7 @@ from symrnn.optimizers import clip_updates
 from symrnn.tensor import math as T
 from symrnn.tensor import nnet
 from symrnn.tensor.basic import constant
+from symrnn.tensor.shared_randomstreams import RandomStreams
 
 
 def _shared(value, name):
@@ -91,7 +92,6 @@ class Dropout:
     def __init__(self, rate, srng=None, seed=None, shared_axes=()):
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
-        from symrnn.tensor.shared_randomstreams import RandomStreams
         self.rate = float(rate)
         self.srng = srng if srng is not None else RandomStreams(seed)
         self.shared_axes = tuple(shared_axes)

@@ -1,7 +1,8 @@
 """Looking at graphs: debugprint (dprint) and pprint."""
 import sys
 
-from symrnn.graph import Constant, Variable
+from symrnn.graph import Constant, Variable, ancestors
+from symrnn.ops.debug import PrintOp
 from symrnn.ops.elemwise import DimShuffle
 
 
@@ -70,7 +71,6 @@ def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR"):
             raise TypeError(f"debugprint: expected variables or a function, got {type(v)}")
         _print_tree(v, ident, seen, "", "", lines, print_type, depth)
     # inner graphs (scan and friends): any op with an ``inner_outputs`` list
-    from symrnn.graph import ancestors
     todo = [v.owner for v in ancestors(outputs) if v.owner is not None]
     done = set()
     while todo:
@@ -124,7 +124,6 @@ class Print:
         self.message, self.attrs = message, attrs
 
     def __call__(self, x):
-        from symrnn.ops.debug import PrintOp
         return PrintOp(self.message, tuple(self.attrs))(x)
 
 

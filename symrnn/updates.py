@@ -1,5 +1,6 @@
 """OrderedUpdates (theano.updates): an ordered dict of shared variable -> new value."""
 from collections import OrderedDict
+from symrnn.shared import SharedVariable
 
 
 class OrderedUpdates(OrderedDict):
@@ -7,7 +8,6 @@ class OrderedUpdates(OrderedDict):
     two sets of updates that both change one variable is an error (as in Theano)."""
 
     def __setitem__(self, key, value):
-        from symrnn.shared import SharedVariable
         if not isinstance(key, SharedVariable):
             raise TypeError(f"OrderedUpdates: keys must be shared variables, got {key!r}")
         super().__setitem__(key, value)

@@ -11,7 +11,9 @@ them as Theano builds them.
 
 from symrnn.ops import random as R
 from symrnn.ops.random import guess_n_streams  # noqa: F401  (Theano's name)
-from symrnn.tensor.raw_random import RandomStreamsBase, _tensor, draw_uniform
+from symrnn.tensor import math as T
+from symrnn.tensor.extra_ops import argsort
+from symrnn.tensor.raw_random import RandomStreamsBase, _inverse_cdf, _tensor, draw_uniform
 
 
 class MRG_RandomStreams(RandomStreamsBase):
@@ -90,7 +92,6 @@ class MRG_RandomStreams(RandomStreamsBase):
     def _truncate(self, z, size, avg, std, ndim, dtype, nstreams):
         # each value outside [avg - 2 std, avg + 2 std] is replaced by a fresh draw, up to
         # 16 rounds (a value survives all of them with probability 0.0455^16 ~ 3e-22)
-        from symrnn.tensor import math as T
         avg, std = T.cast(_tensor(avg), z.type.dtype), T.cast(_tensor(std), z.type.dtype)
         first = z
         for _ in range(16):
@@ -113,8 +114,6 @@ class MRG_RandomStreams(RandomStreamsBase):
                nstreams=None):
         """Per row of ``p`` (a matrix), ``size`` indices into the row drawn with its
         probabilities (Theano's MRG form; with ``a`` given: RandomStreams' choice)."""
-        from symrnn.tensor import math as T
-        from symrnn.tensor.extra_ops import argsort
         if a is not None or p is None or _tensor(p).type.ndim != 2:
             return super().choice(size, 2 if a is None else a, replace, p, ndim, dtype,
                                   nstreams)
@@ -123,7 +122,6 @@ class MRG_RandomStreams(RandomStreamsBase):
         if replace:
             u = self._uniform(T.stack([T.shape(p)[0], k]), 2, "float64", nstreams, [],
                               "choice")
-            from symrnn.tensor.raw_random import _inverse_cdf
             idx = _inverse_cdf(T.shape_padaxis(p, 1), u)
         else:
             u = self._uniform(T.shape(p), 2, "float64", nstreams, [], "choice")

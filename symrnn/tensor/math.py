@@ -4,14 +4,15 @@ import builtins
 import numpy as np
 
 from symrnn.config import config
-from symrnn.graph import op_error
+from symrnn.graph import Constant, op_error
 from symrnn.ops.blas import batched_dot as _batched_dot_op, dot as _dot_op
-from symrnn.ops.elemwise import Elemwise
+from symrnn.ops.elemwise import DimShuffle, Elemwise
+from symrnn.ops.nnet import Softmax, log_softmax
 from symrnn.ops.reduction import Reduce, normalize_axis
 from symrnn.ops.scalar import SCALAR_OPS, cast_op
-from symrnn.ops.shape import Alloc, Join, MakeVector, Reshape, Shape
+from symrnn.ops.shape import Alloc, Join, MakeVector, Reshape, Shape, constant_entries
 from symrnn.tensor.basic import as_tensor_variable, constant
-from symrnn.types import TensorType
+from symrnn.types import TensorType, upcast
 
 # ---- elementwise ----
 
@@ -37,8 +38,6 @@ def _binary(name, doc):
 
 def _const_value(v):
     """The single value a constant (possibly dimshuffled) holds, or None."""
-    from symrnn.graph import Constant
-    from symrnn.ops.elemwise import DimShuffle
     while v.owner is not None and isinstance(v.owner.op, DimShuffle):
         v = v.owner.inputs[0]
     if isinstance(v, Constant):
@@ -68,7 +67,6 @@ def _stable_div(x, y):
 
 def _stable_log(x):
     # log(softmax(z)) = log_softmax(z)
-    from symrnn.ops.nnet import Softmax, log_softmax
     if x.owner is not None and isinstance(x.owner.op, Softmax):
         return log_softmax(x.owner.inputs[0])
     # log(sigmoid(z)) = -softplus(-z);  log(1 - sigmoid(z)) = -softplus(z)
@@ -214,7 +212,6 @@ def _shape_args(shape):
 
 
 def _vector_length(v):
-    from symrnn.ops.shape import constant_entries
     entries = constant_entries(v)
     if entries is not None:
         return len(entries)
@@ -322,7 +319,6 @@ def stack(tensors, axis=0):
     """Join ``tensors`` along a new ``axis``."""
     tensors = [as_tensor_variable(t) for t in tensors]
     if builtins.all(t.type.ndim == 0 for t in tensors) and axis == 0:
-        from symrnn.types import upcast
         return MakeVector(upcast(*[t.type.dtype for t in tensors]))(*tensors)
     return concatenate([shape_padaxis(t, axis) for t in tensors], axis)
 

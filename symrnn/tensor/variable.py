@@ -1,5 +1,6 @@
 """TensorVariable: a symbolic tensor with Python operators and NumPy-like methods."""
-from symrnn.graph import Constant, Variable
+from symrnn.graph import Constant, Variable, op_error
+from symrnn.ops.elemwise import DimShuffle
 
 
 def _m():
@@ -62,7 +63,6 @@ class _TensorOperators:
         if name == "dot" and max(ndims) > 2:
             name = None
         if name is None or method != "__call__" or kwargs:
-            from symrnn.graph import op_error
             what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
             alt = _UFUNCS.get(ufunc.__name__) or ufunc.__name__
             hint = (f"use T.{alt} (import symrnn.tensor as T)" if hasattr(_m(), alt) else
@@ -94,7 +94,6 @@ class _TensorOperators:
         """Reorder axes: ``x.dimshuffle(1, 0)``, ``x.dimshuffle('x', 0)``."""
         if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
             pattern = pattern[0]
-        from symrnn.ops.elemwise import DimShuffle
         pattern = tuple(pattern)
         if pattern == tuple(range(self.type.ndim)):
             return self
