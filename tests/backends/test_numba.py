@@ -268,3 +268,15 @@ def test_integer_array_indexing_after_full_slices_is_compiled():
     assert_close(got, pv[:, iv])
     with pytest.raises(IndexError, match=r"(?s)AdvancedSubtensor.*test_numba.py"):
         f(pv, np.array([0, 1, 2, 3]), iv)  # 3 is out of range for 3 columns
+
+
+def test_a_named_variable_is_held_so_no_later_one_takes_its_name():
+    """The code context names variables by id: one that died while the source was written
+    (a fused scan's temporary graph) gave its name to a later variable with the same id, and
+    CI's generated code read a constant where it meant an accumulator (a typing error)."""
+    from symrnn.backends.numba.codegen import Ctx
+    ctx = Ctx([], {})
+    ctx.define(T.vector(), "gone")
+    ctx.define(T.matrix(), "gone_too", alias=True)
+    later = [T.vector() for _ in range(200)] + [T.matrix() for _ in range(200)]
+    assert not any(id(v) in ctx.names for v in later)

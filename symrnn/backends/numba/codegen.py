@@ -135,6 +135,10 @@ class Ctx:
         self.clients = clients  # who reads each variable: symrnn.graph.clients' map
         self.alias = set()  # ids of variables that may share memory with an argument
         self.counter = 0
+        # every variable keyed above, held while this source is written: a graph built
+        # during emission (a fused scan's final sums) could otherwise die, and a later
+        # variable reusing its id would be read under the dead one's name
+        self.held = []
 
     # ---- writing ----
 
@@ -181,6 +185,7 @@ class Ctx:
     # ---- variables ----
 
     def define(self, var, name, alias=False):
+        self.held.append(var)
         self.names[id(var)] = name
         if alias:
             self.alias.add(id(var))
@@ -188,6 +193,7 @@ class Ctx:
     def set_lazy(self, var, elem, shape, make, inputs=()):
         """Leave ``var`` uncomputed; its expression will inline those of its lazy ``inputs``."""
         chain = 1 + max((self.lazy[id(v)].chain for v in inputs if self.is_lazy(v)), default=0)
+        self.held.append(var)
         self.lazy[id(var)] = Lazy(elem, shape, make, self.depth, chain)
         return chain <= MAX_CHAIN
 
