@@ -111,7 +111,6 @@ if HAVE_BLAS:
     _threads = types.ExternalFunction("symrnn_blas_threads", types.int32())
 
 SMALL_GEMM = openblas.SMALL_GEMM
-blas_threads = openblas.set_threads
 
 
 @njit(**JIT)
