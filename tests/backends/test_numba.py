@@ -136,6 +136,7 @@ def test_long_graphs_are_cut_at_their_scans_and_equal_layers_compile_once(monkey
     sources = [s for s in f.source().split("import numpy as np") if s.strip()]
     assert len(sources) >= 6  # 3 forward + 3 backward scans, each its own function
     assert len(set(sources)) < len(sources)  # the layers' loops are one source
+    assert sources[1] == sources[2] != sources[0]  # layers 2 and 3 (1 reads x, not a scan)
     compare_backends([x], [cost] + grads, [R.normal(size=(5, 2, 3))])
 
 

@@ -27,7 +27,7 @@ from numba import types
 from symrnn.backends import numpy as reference
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
-from symrnn.backends.numba import guard, rng, sealed  # noqa: F401
+from symrnn.backends.numba import cut, guard, rng, sealed  # noqa: F401
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.compile import cache, numba_load
@@ -89,8 +89,10 @@ def fresh(value, given_ids):
 
 # ---- source generation ----
 
-def generate(nodes, inputs, outputs, name="fn"):
-    """(source, node table, array constants) of one function computing ``outputs``."""
+def generate(nodes, inputs, outputs, name="fn", handed_on=()):
+    """(source, node table, array constants) of one function computing ``outputs``; those
+    in ``handed_on`` (ids: read only by later pieces of a cut graph) may share memory with
+    the arguments, the others are copies where they would."""
     table = []
     ctx = Ctx(table, clients(outputs, inputs))  # (``nodes`` are all that lies between)
     args = []
@@ -124,7 +126,7 @@ def generate(nodes, inputs, outputs, name="fn"):
         ref = ctx.name(v)
         if v.type.ndim == 0:
             ref = f"rt.as0d({ref}, np.{'bool_' if v.type.dtype == 'bool' else v.type.dtype})"
-        elif id(v) in ctx.alias:
+        elif id(v) in ctx.alias and id(v) not in handed_on:
             ref = f"{ref}.copy()"
         rets.append(ref)
     ctx.line(f"return {tuple_text(rets)}")
@@ -203,9 +205,9 @@ def _prep(v, dtype):
 class Segment:
     """One compiled function: a run of translatable nodes (``ready()`` before calling)."""
 
-    def __init__(self, nodes, inputs, outputs):
+    def __init__(self, nodes, inputs, outputs, handed_on=()):
         self.inputs, self.outputs = inputs, outputs
-        self.source, self.table, consts = generate(nodes, inputs, outputs)
+        self.source, self.table, consts = generate(nodes, inputs, outputs, handed_on=handed_on)
         self.consts = [np.ascontiguousarray(c.data) for c in consts]
         self.types = [(v.type.dtype, v.type.ndim) for v in list(inputs) + consts]
         self.sig = tuple(_nbtype(v) for v in list(inputs) + consts)
@@ -268,34 +270,18 @@ SPLIT_NODES = 600  # a run of more nodes than this (inner graphs counted) is cut
 
 
 def _cut_at_scans(nodes, readers):
-    """A long run as several compiled functions, one per Scan: the nodes that prepare its
-    inputs (for the first Scan that reads them) and those that use its outputs and feed no
-    later Scan (as soon as their inputs exist).
+    """A long run as several compiled functions, one per Scan (cut.py says which nodes go
+    where); a short one (at most SPLIT_NODES nodes, inner graphs counted) stays whole.
 
-    LLVM's time grows faster than the length of the function it optimises (a 6-layer
+    numba's time grows faster than the length of the function it compiles (a 6-layer
     IndRNN's training step as one function of 4,618 lines was still compiling after 16
-    minutes), and pieces with the same source (a deep model's layers) compile once.
-    Views and zero buffers stay with their readers, so little is copied between pieces;
-    each cut costs a Python call per run, so short graphs stay one function."""
+    minutes), pieces compile in parallel, and pieces with the same source (a deep model's
+    layers) compile once. Nothing is copied between pieces, but each costs a Python call
+    per run, so short graphs stay one function."""
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     if len(scans) < 2 or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
-    piece = {id(n): k for k, n in enumerate(scans)}
-    for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
-        if id(n) not in piece:
-            later = [piece[id(r)] for o in n.outputs for r, _ in readers.get(id(o), [])
-                     if id(r) in piece]
-            if later:
-                piece[id(n)] = min(later)
-    made = {id(o): piece[id(n)] for n in nodes if id(n) in piece for o in n.outputs}
-    for n in nodes:  # what no Scan reads (gradients of weights, updates): as early as it can
-        if id(n) not in piece:
-            piece[id(n)] = max((made.get(id(v), 0) for v in n.inputs), default=0)
-            made.update((id(o), piece[id(n)]) for o in n.outputs)
-    pieces = [[] for _ in range(len(scans))]
-    for n in nodes:
-        pieces[piece[id(n)]].append(n)
-    return [("jit", p) for p in pieces if p]
+    return [("jit", p) for p in cut.at_scans(nodes, readers)]
 
 
 def compile_graph(fgraph):
@@ -359,31 +345,21 @@ def _when_compiled(fgraph, thunk, segments):
 
 
 def _segmented(fgraph, runs, inputs, outputs):
-    needed_later = [set(map(id, outputs))]
-    for kind, nodes in reversed(runs[1:]):
-        later = set(needed_later[0])
-        for n in nodes:
-            later.update(id(v) for v in n.inputs)
-        needed_later.insert(0, later)
+    plan = cut.liveness([nodes for kind, nodes in runs], outputs)
+    final = set(map(id, outputs))
     steps = []
-    for (kind, nodes), later in zip(runs, needed_later):
+    for (kind, nodes), (needs, handed, _) in zip(runs, plan):
         if kind == "py":
             steps.append(("py", nodes[0]))
             continue
-        produced = {id(o) for n in nodes for o in n.outputs}
-        seg_in, seen = [], set()
-        for n in nodes:
-            for v in n.inputs:
-                if id(v) not in produced and id(v) not in seen and \
-                        not isinstance(v, Constant):
-                    seen.add(id(v))
-                    seg_in.append(v)
-        seg_out = [o for n in nodes for o in n.outputs if id(o) in later]
-        steps.append(("jit", Segment(nodes, seg_in, seg_out)))
+        seg_in = [v for v in needs if not isinstance(v, Constant)]
+        # what only later pieces read is handed on as it is: they never write into it
+        steps.append(("jit", Segment(nodes, seg_in, handed,
+                                     {id(v) for v in handed if id(v) not in final})))
     tables = [s.table for k, s in steps if k == "jit"]
     from_python = {id(o) for k, s in steps if k == "py" for o in s.outputs}
     drops, held = [], set(map(id, inputs))  # after each step: the values no later step reads
-    for (kind, step), later in zip(steps, needed_later):
+    for (kind, step), (_, _, later) in zip(steps, plan):
         held.update(map(id, step.outputs))
         drops.append(held - later)
         held &= later

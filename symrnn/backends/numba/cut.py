@@ -1,0 +1,94 @@
+"""Cutting a long graph into compiled pieces, one per Scan, so that nothing is copied
+between them.
+
+What crosses a cut is a buffer a piece allocated (a Scan's history, a product), never a
+view of one: a view (a slice, a reversal, a transpose, a reshape) is re-made, for free,
+in each piece that reads it, so the next piece's argument is the buffer itself, already
+C-contiguous (no conversion when it is called), and a piece's outputs that no user sees
+are not copied (``handed_on``).
+"""
+from symrnn.ops.elemwise import DimShuffle
+from symrnn.ops.scan import Scan
+from symrnn.ops.shape import Rebroadcast, Reshape
+from symrnn.ops.subtensor import Subtensor
+
+# ops whose output is a view of their first input in the generated code; a Reshape is one
+# when its input is contiguous (else it copies, so it is moved to its readers, never doubled)
+VIEWS = (Subtensor, DimShuffle, Rebroadcast)
+
+
+def at_scans(nodes, readers):
+    """``nodes`` (a run of translatable nodes in topological order) as one list of nodes per
+    Scan: the nodes that prepare a Scan's inputs go with the first Scan that reads them,
+    those that use its outputs and feed no later Scan as soon as their inputs exist, and a
+    view goes with each piece that reads it (a node may be in several pieces)."""
+    scans = [n for n in nodes if isinstance(n.op, Scan)]
+    piece = {id(n): k for k, n in enumerate(scans)}
+    for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
+        if id(n) not in piece:
+            later = [piece[id(r)] for o in n.outputs for r, _ in readers.get(id(o), [])
+                     if id(r) in piece]
+            if later:
+                piece[id(n)] = min(later)
+    made = {id(o): piece[id(n)] for n in nodes if id(n) in piece for o in n.outputs}
+    for n in nodes:  # what no Scan reads (gradients of weights, updates): as early as it can
+        if id(n) not in piece:
+            piece[id(n)] = max((made.get(id(v), 0) for v in n.inputs), default=0)
+            made.update((id(o), piece[id(n)]) for o in n.outputs)
+    places = _sink_views(nodes, readers, piece)
+    pieces = [[] for _ in range(len(scans))]
+    for n in nodes:
+        for k in sorted(places[id(n)]):
+            pieces[k].append(n)
+    return [p for p in pieces if p]
+
+
+def _sink_views(nodes, readers, piece):
+    """id(node) -> the pieces computing it: a view is computed in the pieces of its readers
+    (in place of handing the view over), and where it was placed when something outside
+    this run reads it (a Python node, the graph's outputs)."""
+    inside = {id(n) for n in nodes}
+    places = {}
+    for n in reversed(nodes):
+        home = {piece[id(n)]}
+        if not _is_view(n):
+            places[id(n)] = home
+            continue
+        where, outside = set(), False
+        for o in n.outputs:
+            for r, _ in readers.get(id(o), []):
+                if not isinstance(r, str) and id(r) in inside:
+                    where |= places[id(r)]
+                else:
+                    outside = True
+        if outside or not where:
+            where |= home
+        if isinstance(n.op, Reshape) and len(where) > 1:
+            where = home  # a reshape may copy: computed once, handed on
+        places[id(n)] = where
+    return places
+
+
+def _is_view(node):
+    return isinstance(node.op, VIEWS + (Reshape,)) and node.outputs[0].type.ndim > 0
+
+
+def liveness(runs, outputs):
+    """For each run (a list of nodes): (its inputs, the values it hands on, the values alive
+    after it). A value is handed on by the last run making it before each run reading it
+    (runs may compute the same view), and by the last one making it if it is an output."""
+    wanted = set(map(id, outputs))
+    plan = []
+    for nodes in reversed(runs):
+        made = {id(o) for n in nodes for o in n.outputs}
+        needs = []
+        seen = set()
+        for n in nodes:
+            for v in n.inputs:
+                if id(v) not in made and id(v) not in seen:
+                    seen.add(id(v))
+                    needs.append(v)
+        handed = [o for n in nodes for o in n.outputs if id(o) in wanted]
+        plan.append((needs, handed, set(wanted)))
+        wanted = (wanted - made) | {id(v) for v in needs}
+    return plan[::-1]
