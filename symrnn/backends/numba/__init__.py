@@ -29,6 +29,7 @@ from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  #
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
 from symrnn.backends.numba import cut, guard, rng, sealed  # noqa: F401
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
+from symrnn.backends.numba.prune import prune
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.compile import cache, numba_load
 from symrnn.config import config
@@ -130,8 +131,9 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
             ref = f"{ref}.copy()"
         rets.append(ref)
     ctx.line(f"return {tuple_text(rets)}")
+    lines = prune(ctx.lines, ctx.ndims, args)
     head = f"@njit(cache=True, nogil=True, error_model='numpy')\ndef {name}({', '.join(args)}):\n"
-    return _HEADER + head + "\n".join(ctx.lines) + "\n", table, consts
+    return _HEADER + head + "\n".join(lines) + "\n", table, consts
 
 
 def _nbtype(v):

@@ -134,6 +134,7 @@ class Ctx:
         self.nodes = nodes  # node table shared by everything in this source (errors)
         self.clients = clients  # who reads each variable: symrnn.graph.clients' map
         self.alias = set()  # ids of variables that may share memory with an argument
+        self.ndims = {}  # local name -> number of dimensions (prune.py reads views with it)
         self.counter = 0
         # every variable keyed above, held while this source is written: a graph built
         # during emission (a fused scan's final sums) could otherwise die, and a later
@@ -187,6 +188,8 @@ class Ctx:
     def define(self, var, name, alias=False):
         self.held.append(var)
         self.names[id(var)] = name
+        if getattr(var.type, "ndim", None) is not None:
+            self.ndims.setdefault(name, var.type.ndim)
         if alias:
             self.alias.add(id(var))
 

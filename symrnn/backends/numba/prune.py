@@ -1,0 +1,287 @@
+"""Lines a generated source does not need: shape checks that earlier lines already prove.
+
+Each ``if not (A == B): raise ...`` costs numba about 15-20 ms of compile time, and a
+translator checks its inputs' lengths without knowing what earlier translators checked
+(a training step's source repeats the same equality many times). ``prune`` walks the
+finished source once and drops a check whose two sides are already known equal:
+
+- ``n = E`` makes ``n`` and ``E`` equal; an allocation ``a = np.empty((E0, E1), dt)``
+  (or np.zeros/np.full) makes ``a.shape[k]`` equal to ``Ek``;
+- a view (``v = x[t]``, ``x[a:b]``, ``x[None, :, :]``, ``x.T``) has its lengths from
+  ``x``'s: ``v.shape[k]`` is read as the matching ``x.shape[j]``;
+- a check that stays makes its two sides equal for the lines after it.
+
+Only names bound once in the whole source take part (a scan's carries, rebound every
+step, never do), and only expressions built from such names, constants, lengths and
+arithmetic. What a loop or ``if`` body learns is forgotten after it (the body may not
+run). So a dropped check is one that the same run has just passed.
+"""
+import ast
+import re
+from collections import Counter
+
+_ALLOC = {"empty", "zeros", "full"}
+_PURE_CALLS = {"np.int64", "np.intp", "min", "max", "len"}
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def prune(lines, ndims, params=()):
+    """``lines`` (a generated function's body) without the shape checks earlier lines prove.
+
+    ``ndims``: local name -> number of dimensions, for the names whose views (``.T``,
+    negative axes) need it; ``params``: the function's parameters (bound on entry)."""
+    if any("\n" in text for text in lines):
+        return lines
+    try:
+        body = ast.parse("def f():\n" + "\n".join(lines)).body[0].body
+    except SyntaxError:
+        return lines
+    drop = _Walk(body, ndims, params).drop
+    if not drop:
+        return lines
+    return [text for k, text in enumerate(lines, start=2) if k not in drop]
+
+
+def _axis(e):
+    """The int constant ``e`` (``-1`` is a minus applied to 1), else None."""
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        k = _axis(e.operand)
+        return None if k is None else -k
+    return e.value if isinstance(e, ast.Constant) and type(e.value) is int else None
+
+
+class _Walk:
+    def __init__(self, body, ndims, params):
+        self.ndims, self.views, self.drop, self.ints = dict(ndims), {}, set(), set()
+        names = [n for st in body for n in ast.walk(st) if isinstance(n, ast.Name)]
+        bound = Counter(params)
+        bound.update(n.id for n in names if isinstance(n.ctx, ast.Store))
+        first_bound = {}
+        for n in names:
+            if isinstance(n.ctx, ast.Store):
+                first_bound.setdefault(n.id, n.lineno)
+        read_early = {n.id for n in names if isinstance(n.ctx, ast.Load) and
+                      n.lineno <= first_bound.get(n.id, 0)}  # a value from the step before
+        self.once = {name for name, count in bound.items()
+                     if count == 1 and name not in read_early}
+        self.rebound = {name for name, count in bound.items()
+                        if count > 1 or name in read_early}
+        self.block(body, {})
+
+    # ---- which expressions take part ----
+
+    def pure(self, e):
+        """Built from names bound once (or arguments), int constants, lengths, arithmetic."""
+        if isinstance(e, ast.Name):
+            return e.id not in self.rebound
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Subscript):  # only lengths: array elements may be written
+            return self.is_length(e) and self.pure(e.value.value)
+        if isinstance(e, ast.BinOp):
+            return isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)) and \
+                self.pure(e.left) and self.pure(e.right)
+        if isinstance(e, ast.UnaryOp):
+            return isinstance(e.op, ast.USub) and self.pure(e.operand)
+        if isinstance(e, ast.Call):
+            return ast.unparse(e.func) in _PURE_CALLS and not e.keywords and \
+                all(self.pure(a) for a in e.args)
+        return False
+
+    def is_int(self, e):
+        """An integer scalar: an index into an array drops that axis."""
+        if isinstance(e, ast.Name):
+            return e.id in self.ints
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Subscript):
+            return self.is_length(e)
+        if isinstance(e, ast.BinOp):
+            return isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)) and \
+                self.is_int(e.left) and self.is_int(e.right)
+        if isinstance(e, ast.UnaryOp):
+            return isinstance(e.op, ast.USub) and self.is_int(e.operand)
+        if isinstance(e, ast.IfExp):
+            return self.is_int(e.body) and self.is_int(e.orelse)
+        if isinstance(e, ast.Call):
+            return ast.unparse(e.func) in ("np.int64", "np.intp") and len(e.args) == 1 and \
+                not e.keywords and self.is_int(e.args[0])
+        return False
+
+    @staticmethod
+    def is_length(e):
+        """``name.shape[k]`` with a constant ``k``."""
+        return (isinstance(e, ast.Subscript) and isinstance(e.value, ast.Attribute) and
+                e.value.attr == "shape" and isinstance(e.value.value, ast.Name) and
+                _axis(e.slice) is not None)
+
+    def key(self, e):
+        """A text naming the value of ``e``: lengths of views read through to their base."""
+        if self.is_length(e):
+            return self.length(e.value.value.id, _axis(e.slice))
+        if isinstance(e, ast.Call) and ast.unparse(e.func) in ("np.int64", "np.intp") and \
+                len(e.args) == 1 and not e.keywords and self.is_int(e.args[0]):
+            return self.key(e.args[0])  # an integer (a length, an index) is an int64 already
+        if isinstance(e, ast.Constant):
+            return repr(e.value)
+        return ast.unparse(e)
+
+    def length(self, name, k):
+        """The key of ``name.shape[k]``."""
+        n = self.ndims.get(name)
+        if k < 0 and n is not None:
+            k += n
+        rule = self.views.get(name)
+        if rule is not None and k >= 0:
+            base, axes, rest = rule
+            if k < len(axes):
+                return axes[k] if isinstance(axes[k], str) else self.length(base, axes[k])
+            if rest is not None:
+                return self.length(base, rest + k - len(axes))
+        return f"{name}.shape[{k}]"
+
+    # ---- facts: a union-find over keys, copied into each block ----
+
+    @staticmethod
+    def find(facts, k):
+        while k in facts:
+            k = facts[k]
+        return k
+
+    def union(self, facts, a, b):
+        a, b = self.find(facts, a), self.find(facts, b)
+        if a != b:
+            facts[max(a, b)] = min(a, b)
+
+    def block(self, body, facts):
+        for st in body:
+            if isinstance(st, ast.If) and self.is_check(st):
+                self.check(st, facts)
+            elif isinstance(st, ast.Assign):
+                if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
+                        st.targets[0].id in self.once:
+                    self.learn(st.targets[0].id, st.value, facts)
+            elif isinstance(st, ast.For):
+                self.loop(st, facts)
+            else:
+                for field in ("body", "orelse", "finalbody"):
+                    inner = getattr(st, field, None)
+                    if inner:
+                        self.block(inner, dict(facts))
+
+    def check(self, st, facts):
+        """Drop ``st`` (``if not (a == b): raise``) if a and b are known equal, else learn it."""
+        test = st.test.operand
+        left, right = test.left, test.comparators[0]
+        if not (self.pure(left) and self.pure(right)):
+            return
+        if isinstance(test.ops[0], ast.Gt):  # n > 0: a loop over range(n) runs
+            if isinstance(right, ast.Constant) and right.value == 0:
+                facts[("runs", self.key(left))] = True
+            return
+        a, b = self.key(left), self.key(right)
+        if self.find(facts, a) == self.find(facts, b):
+            self.drop.update(range(st.lineno, st.end_lineno + 1))
+        else:
+            self.union(facts, a, b)
+
+    def loop(self, st, facts):
+        """Walk a ``for`` body; when ``range(n)`` surely runs (n > 0 was checked) and nothing
+        leaves the body early, what its first lines proved about values from before the
+        loop holds after it (the first step checked it)."""
+        ranged = isinstance(st.iter, ast.Call) and ast.unparse(st.iter.func) == "range"
+        if ranged and isinstance(st.target, ast.Name) and st.target.id in self.once:
+            self.ints.add(st.target.id)
+        inner = dict(facts)
+        self.block(st.body, inner)
+        if st.orelse or not ranged or len(st.iter.args) != 1 or \
+                not self.pure(st.iter.args[0]) or \
+                not facts.get(("runs", self.key(st.iter.args[0]))) or \
+                any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Yield))
+                    for n in ast.walk(st)):
+            return
+        local = {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and
+                 isinstance(n.ctx, ast.Store)}
+        groups = {}
+        for k in inner:
+            if isinstance(k, str) and not local.intersection(_NAME.findall(k)):
+                groups.setdefault(self.find(inner, k), []).append(k)
+        for root, keys in groups.items():
+            if not local.intersection(_NAME.findall(root)):
+                keys.append(root)
+            for a, b in zip(keys, keys[1:]):
+                self.union(facts, a, b)
+
+    @staticmethod
+    def is_check(st):
+        t = st.test
+        return (len(st.body) == 1 and isinstance(st.body[0], ast.Raise) and not st.orelse and
+                isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not) and
+                isinstance(t.operand, ast.Compare) and len(t.operand.ops) == 1 and
+                isinstance(t.operand.ops[0], (ast.Eq, ast.Gt)))
+
+    def learn(self, name, value, facts):
+        """What ``name = value`` tells: an equal value, an array's lengths or a view's."""
+        if self.is_int(value):
+            self.ints.add(name)
+        if isinstance(value, ast.Name) and self.pure(value):
+            self.same_lengths(name, value.id)  # the same array (or scalar)
+        if self.pure(value):
+            self.union(facts, name, self.key(value))
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                ast.unparse(value.func.value) == "np" and value.func.attr in _ALLOC and \
+                value.args and not any(k.arg == "shape" for k in value.keywords):
+            shape = value.args[0]
+            if isinstance(shape, ast.Attribute) and shape.attr == "shape" and \
+                    isinstance(shape.value, ast.Name) and self.pure(shape.value):
+                self.same_lengths(name, shape.value.id)
+                return
+            dims = shape.elts if isinstance(shape, ast.Tuple) else [shape]
+            self.ndims.setdefault(name, len(dims))
+            for k, d in enumerate(dims):
+                if self.pure(d):
+                    self.union(facts, f"{name}.shape[{k}]", self.key(d))
+        elif isinstance(value, ast.Subscript):
+            self.view(name, value)
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                value.func.attr in ("astype", "copy") and isinstance(value.func.value, ast.Name) \
+                and self.pure(value.func.value):
+            self.same_lengths(name, value.func.value.id)
+
+    def same_lengths(self, name, src):
+        self.views[name] = (src, [], 0)
+        if src in self.ndims:
+            self.ndims.setdefault(name, self.ndims[src])
+
+    def view(self, name, value):
+        """Record how the lengths of ``name = base[...]`` follow from ``base``'s."""
+        base, order = value.value, None
+        if isinstance(base, ast.Attribute) and base.attr == "T":
+            base = base.value
+            if not isinstance(base, ast.Name) or self.ndims.get(base.id) is None:
+                return
+            order = list(range(self.ndims[base.id] - 1, -1, -1))  # .T reverses the axes
+        if not isinstance(base, ast.Name) or not self.pure(base):
+            return
+        entries = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        axes, j = [], 0  # each axis of the view: an axis of base (int) or a key (str)
+        for e in entries:
+            if isinstance(e, ast.Constant) and e.value is None:
+                axes.append("1")
+            elif isinstance(e, ast.Slice):
+                whole = e.lower is None and e.upper is None and \
+                    (e.step is None or ast.unparse(e.step) == "-1")
+                axes.append(j if whole else f"{name}.shape[{len(axes)}]")
+                j += 1
+            elif self.is_int(e):
+                j += 1  # an integer index drops the axis
+            else:
+                return  # an array index, an ellipsis: lengths unknown here
+        if order is not None:
+            if j != len(order):
+                return
+            axes = [order[a] if isinstance(a, int) else a for a in axes]
+        self.views[name] = (base.id, axes, None if order is not None else j)
+        n = self.ndims.get(base.id)
+        if n is not None and n >= j:
+            self.ndims.setdefault(name, len(axes) + n - j)
