@@ -33,6 +33,7 @@ import warnings
 from symrnn.config import config
 
 MODULES = {}  # key -> executed module (one per process)
+_MEMO = {}  # remembered(): name -> text, in this process
 _WARNED = set()
 _KEYS = {}  # compiledir -> HMAC key
 _MAGIC = b"symrnn-sealed-1\n"
@@ -184,6 +185,33 @@ def store(source, tag="numba", salt=""):
     return path, f"symrnn_{tag}_{key}"
 
 
+def remembered(text, compute, tag="numba", salt=""):
+    """``compute(text)`` (a string), kept sealed beside ``tag``'s entries so that a later
+    process reads it back instead of computing it again (a damaged or foreign file is
+    ignored and rewritten); computed every time when the cache directory is not usable."""
+    name = f"memo_{key_of(text, salt)}"
+    if name in _MEMO:
+        return _MEMO[name]
+    folder = directory(tag)
+    if folder is None:
+        return compute(text)
+    path = os.path.join(folder, name)
+    try:
+        with open(path, "rb") as f:
+            data = unseal(name, f.read())
+        if data is not None:
+            _MEMO[name] = data.decode("utf-8")
+            return _MEMO[name]
+    except (OSError, UnicodeDecodeError):
+        pass
+    out = _MEMO[name] = compute(text)
+    try:
+        _write_atomic(path, seal(name, out.encode("utf-8")), "wb")
+    except (OSError, TypeError):  # (TypeError: no key any more, nothing sealed)
+        pass
+    return out
+
+
 def read_entry(path, salt=""):
     """The source stored at ``path`` if it is what its name's key promises, else None."""
     try:
@@ -241,3 +269,4 @@ def clear():
         shutil.rmtree(config.compiledir, ignore_errors=True)
     MODULES.clear()
     _KEYS.clear()
+    _MEMO.clear()

@@ -80,3 +80,23 @@ def test_entry_path_is_under_compiledir(tmp_path, monkeypatch):
     assert cache.entry_path("x = 1\n").startswith(str(tmp_path))
     mod = cache.load_module("x = 1\n", tag="t")
     assert mod.x == 1 and os.path.exists(cache.entry_path("x = 1\n", tag="t"))
+
+
+def test_remembered_results_are_read_back_only_when_sealed(tmp_path, monkeypatch):
+    monkeypatch.setattr(symrnn.config, "compiledir", str(tmp_path))
+    calls = []
+
+    def compute(text):
+        calls.append(text)
+        return text.upper()
+    assert cache.remembered("abc", compute, salt="s") == "ABC"
+    cache._MEMO.clear()  # as a new process: read from the file, not computed again
+    assert cache.remembered("abc", compute, salt="s") == "ABC" and calls == ["abc"]
+    (memo,) = glob.glob(str(tmp_path / "numba" / "memo_*"))
+    with open(memo, "rb") as f:
+        blob = f.read()
+    with open(memo, "wb") as f:  # a planted result (same length, seal kept) is not used
+        f.write(blob[:-3] + b"XYZ")
+    cache._MEMO.clear()
+    assert cache.remembered("abc", compute, salt="s") == "ABC" and calls == ["abc", "abc"]
+    assert cache.remembered("abc", compute, salt="t") == "ABC" and len(calls) == 3  # salt

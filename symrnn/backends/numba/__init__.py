@@ -29,7 +29,7 @@ from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  #
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
 from symrnn.backends.numba import cut, guard, rng, sealed  # noqa: F401
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
-from symrnn.backends.numba.prune import prune
+from symrnn.backends.numba import prune
 from symrnn.backends.numba.scan import nested_nodes
 from symrnn.compile import cache, numba_load
 from symrnn.config import config
@@ -68,7 +68,8 @@ def _salt():
     global _SALT
     if _SALT is None:
         digest = hashlib.sha1()
-        for helpers in (runtime, rng, rng.R):  # the generated sources call into these
+        # the generated sources call into these; prune shapes them
+        for helpers in (runtime, rng, rng.R, prune):
             with open(helpers.__file__, "rb") as f:
                 digest.update(f.read())
         # "sealed-1": the format of the cache files (sealed.py), so that an older
@@ -131,9 +132,13 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
             ref = f"{ref}.copy()"
         rets.append(ref)
     ctx.line(f"return {tuple_text(rets)}")
-    lines = prune(ctx.lines, ctx.ndims, args)
+    # pruning parses the source (~10-40 ms for a training step): a later process reads
+    # the result back, so that a warm function() stays fast
+    body = cache.remembered(
+        "\n".join(ctx.lines) + f"\0{args}\0{sorted(ctx.ndims.items())}",
+        lambda _: "\n".join(prune.prune(ctx.lines, ctx.ndims, args)), "numba", _salt())
     head = f"@njit(cache=True, nogil=True, error_model='numpy')\ndef {name}({', '.join(args)}):\n"
-    return _HEADER + head + "\n".join(lines) + "\n", table, consts
+    return _HEADER + head + body + "\n", table, consts
 
 
 def _nbtype(v):

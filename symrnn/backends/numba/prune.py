@@ -30,16 +30,61 @@ def prune(lines, ndims, params=()):
 
     ``ndims``: local name -> number of dimensions, for the names whose views (``.T``,
     negative axes) need it; ``params``: the function's parameters (bound on entry)."""
-    if any("\n" in text for text in lines):
-        return lines
+    text = "\n".join(lines)
+    if "\n" in "".join(lines) or ":=" in text or "lambda" in text:
+        return lines  # names bound inside expressions: not followed here
     try:
-        body = ast.parse("def f():\n" + "\n".join(lines)).body[0].body
+        body = ast.parse("def f():\n" + text).body[0].body
     except SyntaxError:
         return lines
-    drop = _Walk(body, ndims, params).drop
+    drop = _Walk(body, lines, ndims, params).drop
     if not drop:
         return lines
-    return [text for k, text in enumerate(lines, start=2) if k not in drop]
+    return [line for k, line in enumerate(lines, start=2) if k not in drop]
+
+
+def _statements(body):
+    """Every statement in ``body``, nested ones included, in source order."""
+    for st in body:
+        yield st
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(st, field, None)
+            if inner:
+                yield from _statements(inner)
+
+
+def _bound(st):
+    """The names statement ``st`` binds."""
+    if isinstance(st, ast.Assign):
+        targets = st.targets
+    elif isinstance(st, (ast.AugAssign, ast.AnnAssign, ast.For)):
+        targets = [st.target]
+    elif isinstance(st, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.With,
+                         ast.Try, ast.Global, ast.Nonlocal, ast.Delete)):
+        return None  # not generated: give up on the whole source
+    else:
+        return []
+    return [n.id for t in targets for n in ast.walk(t)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+
+
+def _text(e):
+    """Source text of a small expression (a cheaper ``ast.unparse``: a key, not code)."""
+    if isinstance(e, ast.Name):
+        return e.id
+    if isinstance(e, ast.Constant):
+        return repr(e.value)
+    if isinstance(e, ast.Attribute):
+        return f"{_text(e.value)}.{e.attr}"
+    if isinstance(e, ast.Subscript):
+        return f"{_text(e.value)}[{_text(e.slice)}]"
+    if isinstance(e, ast.BinOp):
+        return f"({_text(e.left)} {type(e.op).__name__} {_text(e.right)})"
+    if isinstance(e, ast.UnaryOp):
+        return f"({type(e.op).__name__} {_text(e.operand)})"
+    if isinstance(e, ast.Call) and not e.keywords:
+        return f"{_text(e.func)}({', '.join(_text(a) for a in e.args)})"
+    return ast.dump(e)
 
 
 def _axis(e):
@@ -51,21 +96,23 @@ def _axis(e):
 
 
 class _Walk:
-    def __init__(self, body, ndims, params):
+    def __init__(self, body, lines, ndims, params):
         self.ndims, self.views, self.drop, self.ints = dict(ndims), {}, set(), set()
-        names = [n for st in body for n in ast.walk(st) if isinstance(n, ast.Name)]
-        bound = Counter(params)
-        bound.update(n.id for n in names if isinstance(n.ctx, ast.Store))
-        first_bound = {}
-        for n in names:
-            if isinstance(n.ctx, ast.Store):
-                first_bound.setdefault(n.id, n.lineno)
-        read_early = {n.id for n in names if isinstance(n.ctx, ast.Load) and
-                      n.lineno <= first_bound.get(n.id, 0)}  # a value from the step before
-        self.once = {name for name, count in bound.items()
-                     if count == 1 and name not in read_early}
-        self.rebound = {name for name, count in bound.items()
-                        if count > 1 or name in read_early}
+        bound, first_bound = Counter(params), {}
+        for st in _statements(body):
+            names = _bound(st)
+            if names is None:
+                return
+            bound.update(names)
+            for name in names:
+                first_bound.setdefault(name, st.lineno)
+        first_seen = {}  # (a name inside a string counts too: that only keeps more checks)
+        for k, line in enumerate(lines, start=2):
+            for name in _NAME.findall(line):
+                first_seen.setdefault(name, k)
+        read_early = {n for n, k in first_bound.items() if first_seen.get(n, k) < k}
+        self.once = {n for n, count in bound.items() if count == 1 and n not in read_early}
+        self.rebound = {n for n, count in bound.items() if count > 1 or n in read_early}
         self.block(body, {})
 
     # ---- which expressions take part ----
@@ -84,7 +131,7 @@ class _Walk:
         if isinstance(e, ast.UnaryOp):
             return isinstance(e.op, ast.USub) and self.pure(e.operand)
         if isinstance(e, ast.Call):
-            return ast.unparse(e.func) in _PURE_CALLS and not e.keywords and \
+            return _text(e.func) in _PURE_CALLS and not e.keywords and \
                 all(self.pure(a) for a in e.args)
         return False
 
@@ -104,7 +151,7 @@ class _Walk:
         if isinstance(e, ast.IfExp):
             return self.is_int(e.body) and self.is_int(e.orelse)
         if isinstance(e, ast.Call):
-            return ast.unparse(e.func) in ("np.int64", "np.intp") and len(e.args) == 1 and \
+            return _text(e.func) in ("np.int64", "np.intp") and len(e.args) == 1 and \
                 not e.keywords and self.is_int(e.args[0])
         return False
 
@@ -119,12 +166,12 @@ class _Walk:
         """A text naming the value of ``e``: lengths of views read through to their base."""
         if self.is_length(e):
             return self.length(e.value.value.id, _axis(e.slice))
-        if isinstance(e, ast.Call) and ast.unparse(e.func) in ("np.int64", "np.intp") and \
+        if isinstance(e, ast.Call) and _text(e.func) in ("np.int64", "np.intp") and \
                 len(e.args) == 1 and not e.keywords and self.is_int(e.args[0]):
             return self.key(e.args[0])  # an integer (a length, an index) is an int64 already
         if isinstance(e, ast.Constant):
             return repr(e.value)
-        return ast.unparse(e)
+        return _text(e)
 
     def length(self, name, k):
         """The key of ``name.shape[k]``."""
@@ -189,7 +236,7 @@ class _Walk:
         """Walk a ``for`` body; when ``range(n)`` surely runs (n > 0 was checked) and nothing
         leaves the body early, what its first lines proved about values from before the
         loop holds after it (the first step checked it)."""
-        ranged = isinstance(st.iter, ast.Call) and ast.unparse(st.iter.func) == "range"
+        ranged = isinstance(st.iter, ast.Call) and _text(st.iter.func) == "range"
         if ranged and isinstance(st.target, ast.Name) and st.target.id in self.once:
             self.ints.add(st.target.id)
         inner = dict(facts)
@@ -197,11 +244,10 @@ class _Walk:
         if st.orelse or not ranged or len(st.iter.args) != 1 or \
                 not self.pure(st.iter.args[0]) or \
                 not facts.get(("runs", self.key(st.iter.args[0]))) or \
-                any(isinstance(n, (ast.Break, ast.Continue, ast.Return, ast.Yield))
-                    for n in ast.walk(st)):
+                any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
+                    for n in _statements(st.body)):
             return
-        local = {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and
-                 isinstance(n.ctx, ast.Store)}
+        local = {name for n in _statements([st]) for name in _bound(n) or ()}
         groups = {}
         for k in inner:
             if isinstance(k, str) and not local.intersection(_NAME.findall(k)):
@@ -229,7 +275,7 @@ class _Walk:
         if self.pure(value):
             self.union(facts, name, self.key(value))
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
-                ast.unparse(value.func.value) == "np" and value.func.attr in _ALLOC and \
+                _text(value.func.value) == "np" and value.func.attr in _ALLOC and \
                 value.args and not any(k.arg == "shape" for k in value.keywords):
             shape = value.args[0]
             if isinstance(shape, ast.Attribute) and shape.attr == "shape" and \
@@ -270,7 +316,7 @@ class _Walk:
                 axes.append("1")
             elif isinstance(e, ast.Slice):
                 whole = e.lower is None and e.upper is None and \
-                    (e.step is None or ast.unparse(e.step) == "-1")
+                    (e.step is None or _axis(e.step) == -1)
                 axes.append(j if whole else f"{name}.shape[{len(axes)}]")
                 j += 1
             elif self.is_int(e):
