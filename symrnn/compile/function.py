@@ -7,7 +7,8 @@ import warnings
 
 import numpy as np
 
-from symrnn.compile import fpmode, update_lock
+from symrnn.backends import numba_start
+from symrnn.compile import cache, fpmode, update_lock
 from symrnn.compile.fgraph import FunctionGraph
 from symrnn.config import config
 from symrnn.graph import Constant, Variable, clone_replace, graph_inputs, user_trace
@@ -117,6 +118,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     With ``return_internal_type=True`` outputs stay in the backend's own arrays
     (CuPy arrays on the GPU in mode='CUPY') instead of coming back as NumPy.
     """
+    _start_compiler(mode)
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"function: inputs must be a list of variables, got {type(inputs)}")
     inputs = list(inputs)
@@ -192,6 +194,19 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     f.return_internal_type = return_internal_type
     f.return_none = outputs is None  # Theano: function(ins, None, updates=...)() is None
     return f
+
+
+def _start_compiler(mode):
+    """Mode NUMBA compiling in the background: start numba's compiler processes now (no
+    waiting), so that their start-up overlaps numba's import, the rewrites and code
+    generation here."""
+    try:
+        if resolve_mode(mode) != "NUMBA" or config.compile != "background":
+            return
+    except ValueError:  # (function() says why)
+        return
+    if cache.directory("numba") is not None:  # a worker hands its code over through it
+        numba_start.start()
 
 
 def _label(name):

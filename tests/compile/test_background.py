@@ -208,3 +208,141 @@ def test_foreground_compiles_the_pieces_of_a_cut_graph_in_parallel(cold, monkeyp
     v = np.linspace(-1, 1, 7)
     for got, want in zip(f(v), ref(v)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# ---- the compiler process starts early and warms up ----
+
+def _cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _stop_workers():
+    """End the running compiler processes (a later one starts afresh)."""
+    for pid in background.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    t = time.time()
+    while background.worker_pids():
+        assert time.time() - t < 30
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
+def test_function_starts_its_compiler_before_the_tasks_and_it_answers_after_its_warm_up(
+        cold, monkeypatch):
+    _stop_workers()
+    seen = []
+    submit = background.submit
+
+    def late_submit(tasks, workers=None):  # the tasks arrive once the worker is idle
+        seen.append(background.worker_pids())
+        t, ticks = time.time(), []
+        while seen[0] and time.time() - t < 120:
+            ticks.append(_cpu_ticks(seen[0][0]))
+            if ticks[-3:] == ticks[-1:] * 3:  # warmed up: it waits for its first task
+                break
+            time.sleep(0.5)
+        return submit(tasks, workers)
+    monkeypatch.setattr(background, "submit", late_submit)
+    x = T.vector("x")
+    w = theano.shared(np.float64(0.625), name="w")
+    s, _ = theano.scan(lambda xt, h, w: T.tanh(xt + h * w), sequences=x,
+                       outputs_info=T.constant(0.0), non_sequences=w)
+    f = theano.function([x], [s, theano.grad(s[-1], w)])
+    ref = theano.function([x], [s, theano.grad(s[-1], w)], mode="NUMPY")
+    assert seen and seen[0], "a worker was running when the tasks came"
+    v = np.linspace(-1, 1, 5)
+    _wait_compiled([f], [v])
+    assert seen[0][0] in background.worker_pids()  # the same process compiled it
+    for got, want in zip(f(v), ref(v)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_the_warm_up_compiles_and_stops_when_a_task_waits(monkeypatch):
+    from symrnn.backends.numba import warm
+    compiled = []
+    real = warm.njit
+    monkeypatch.setattr(warm, "njit", lambda **kw: lambda fn: (compiled.append(fn), real(
+        **kw)(fn))[1])
+    warm.warm_up(lambda: True)
+    assert compiled == []
+    warm.warm_up(lambda: len(compiled) == 1)
+    assert compiled == [warm.PIECES[0][0]]
+    compiled.clear()
+    warm.warm_up()  # every piece compiles with this numba (a worker would hide a failure)
+    assert compiled == [fn for fn, _ in warm.PIECES]
+
+
+STARTS = """
+import sys, numpy as np, symrnn as theano, symrnn.tensor as T
+from symrnn.backends import numba_start
+spawned = []
+spawn = numba_start.spawn
+numba_start.spawn = lambda: (spawned.append('numba' in sys.modules), spawn())[1]
+x = T.vector('x')
+f = theano.function([x], x, mode='NUMBA')
+print(len(spawned), any(spawned), *numba_start.pids())
+"""
+
+
+def test_a_compiler_starts_before_numba_is_imported_and_an_unused_one_ends_with_its_program(
+        tmp_path):
+    lines = _run(STARTS, tmp_path)
+    n, after_numba, *pids = lines[0].split()
+    assert int(n) >= 1 and after_numba == "False", lines
+    assert len(pids) == int(n)
+    t = time.time()
+    while any(_alive(int(p)) for p in pids):  # its input closed: it ends
+        assert time.time() - t < 120
+        time.sleep(0.1)
+
+
+def test_numpy_foreground_and_no_cache_directory_start_no_compiler(cold, monkeypatch):
+    _stop_workers()
+    spawned = []
+
+    def spawn():
+        spawned.append(1)
+        raise ZeroDivisionError
+    monkeypatch.setattr(background.numba_start, "spawn", spawn)
+    x = T.vector("x")
+    theano.function([x], x, mode="NUMPY")
+    monkeypatch.setattr(theano.config, "compile", "foreground")
+    theano.function([x], x, mode="NUMBA")
+    monkeypatch.setattr(theano.config, "compile", "background")
+    (cold / "file").write_text("")
+    monkeypatch.setattr(theano.config, "compiledir", str(cold / "file"))
+    with pytest.warns(RuntimeWarning, match="not using the compile cache directory"):
+        theano.function([x], x, mode="NUMBA")
+    assert spawned == []
+    monkeypatch.setattr(theano.config, "compiledir", str(cold))
+    with pytest.raises(ZeroDivisionError):  # (the spy works)
+        theano.function([x], x, mode="NUMBA")
+    assert spawned == [1]
+
+
+def test_a_warm_cache_function_does_not_wait_for_its_compiler(cold, monkeypatch):
+    x = T.vector("x")
+    out = T.exp(x) * 1.875
+    monkeypatch.setattr(theano.config, "compile", "foreground")
+    theano.function([x], out)  # fills the cache
+    monkeypatch.setattr(theano.config, "compile", "background")
+    _stop_workers()
+    stuck = []
+
+    def never_ready():  # a compiler that never reads its input
+        stuck.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        return stuck[-1]
+    monkeypatch.setattr(background.numba_start, "spawn", never_ready)
+    try:
+        t = time.time()
+        f = theano.function([x], out)
+        assert time.time() - t < 30 and stuck  # started, and not waited for
+        assert not f.compiling
+        np.testing.assert_allclose(f(np.ones(2)), np.exp(1) * 1.875)
+    finally:
+        for p in stuck:
+            p.kill()
+            p.wait()

@@ -13,10 +13,15 @@ cache beside the source, and answers one line. numba writes each cache file unde
 temporary name and renames it into place, so a killed worker leaves nothing
 half-written. When the parent exits, a worker finishes the task it is on (the cache
 gains it) and ends with its input.
+
+function() starts the workers (numba_start.py) before it imports numba and rewrites the
+graph, so that a worker's start-up overlaps them; a worker that is idle then compiles
+numba's per-process needs (warm.py) until its first task arrives.
 """
 import json
 import os
 import queue
+import select
 import subprocess
 import sys
 import threading
@@ -28,15 +33,13 @@ import numba
 import numpy as np
 from numba import types
 
+from symrnn.backends import numba_start
 from symrnn.backends import numpy as reference
 
-# worker processes: one core is left to the program itself
-WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
+WORKERS = numba_start.WORKERS  # processes compiling at once
 NOTICE_S = 2.0  # a compile longer than this prints one line
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
 _tasks = queue.Queue()
-_slots = []  # one [Popen or None] per worker thread
+_slots = []  # one _Slot per worker thread
 _pid = os.getpid()  # the process the threads serving _slots run in
 _lock = threading.Lock()
 _switches = weakref.WeakSet()  # the functions that may still run on NumPy
@@ -78,23 +81,43 @@ class Job:
                 self.ended.set()
 
 
+def start(workers=None):
+    """Start up to ``workers`` (WORKERS) compiler processes now if they are not running, and
+    return at once: their start-up (Python, numpy, numba, then a warm-up: warm.py) overlaps
+    what the caller does before it submits (function(): the rewrites, code generation)."""
+    with _lock:
+        _ensure_slots(workers or WORKERS)
+        for slot in _slots:
+            if slot.lock.acquire(blocking=False):  # (a busy slot has its process)
+                try:
+                    slot.process()
+                except OSError:  # it could not start: the task that needs it says so
+                    pass
+                finally:
+                    slot.lock.release()
+
+
 def submit(tasks, workers=None):
     """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...]) in up to
     ``workers`` (WORKERS) processes at once."""
-    global _tasks, _pid
     job = Job(len(tasks))
     with _lock:
-        if _pid != os.getpid():  # a forked child has its parent's list but not its threads
-            _slots.clear()
-            _tasks, _pid = queue.Queue(), os.getpid()
-        while len(_slots) < (workers or WORKERS):
-            slot = [None]
-            _slots.append(slot)
-            threading.Thread(target=_serve, args=(slot,), daemon=True,
-                             name="symrnn-numba-compiler").start()
+        _ensure_slots(workers or WORKERS)
     for task in tasks:
         _tasks.put((job, task))
     return job
+
+
+def _ensure_slots(n):
+    global _tasks, _pid
+    if _pid != os.getpid():  # a forked child has its parent's list but not its threads
+        _slots.clear()
+        _tasks, _pid = queue.Queue(), os.getpid()
+    while len(_slots) < n:
+        slot = _Slot()
+        _slots.append(slot)
+        threading.Thread(target=_serve, args=(slot,), daemon=True,
+                         name="symrnn-numba-compiler").start()
 
 
 def compiling():
@@ -104,16 +127,21 @@ def compiling():
 
 def worker_pids():
     """The process ids of the running workers (for tests and tools)."""
-    return [s[0].pid for s in _slots if s[0] is not None and s[0].poll() is None]
+    return [s.proc.pid for s in list(_slots) if s.proc is not None and s.proc.poll() is None] \
+        + numba_start.pids()
 
 
-def _spawn():
-    env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    # a session of its own: a Ctrl-C meant for the program does not cut a cache write short
-    return subprocess.Popen([sys.executable, "-m", "symrnn.backends.numba.background"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=_ROOT,
-                            start_new_session=True)
+class _Slot:
+    """One worker process and the thread serving it (``lock`` held while it has a task)."""
+
+    def __init__(self):
+        self.proc, self.lock = None, threading.Lock()
+
+    def process(self):
+        """The running process, started anew if there is none (call with ``lock`` held)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = numba_start.take() or numba_start.spawn()
+        return self.proc
 
 
 def _serve(slot):
@@ -121,25 +149,25 @@ def _serve(slot):
         job, task = _tasks.get()
         if job.cancelled or job.state != "running":
             continue
-        line = ""
-        try:
-            if slot[0] is None or slot[0].poll() is not None:
-                slot[0] = _spawn()
-            slot[0].stdin.write(json.dumps(task) + "\n")
-            slot[0].stdin.flush()
-            line = slot[0].stdout.readline()
-        except OSError:  # it could not start, or died before reading the task
-            pass
-        if not line:
-            proc, slot[0] = slot[0], None
-            status = None
-            if proc is not None:
-                try:
-                    status = proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            job.finish_task(f"the compiler process ended (exit status {status})")
-            continue
+        with slot.lock:
+            line = ""
+            try:
+                proc = slot.process()
+                proc.stdin.write(json.dumps(task) + "\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+            except OSError:  # it could not start, or died before reading the task
+                pass
+            if not line:
+                proc, slot.proc = slot.proc, None
+                status = None
+                if proc is not None:
+                    try:
+                        status = proc.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                job.finish_task(f"the compiler process ended (exit status {status})")
+                continue
         try:
             job.finish_task(json.loads(line).get("error"))
         except ValueError:
@@ -205,6 +233,11 @@ def _main():
     os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
     # the package that imports this module (a cycle at import time): loaded by now
     import symrnn.backends.numba  # noqa: F401  (the helpers the sources call)
+    from symrnn.backends.numba import warm
+    try:  # until the first task arrives (or the parent is gone: the input ends)
+        warm.warm_up(lambda: bool(select.select([sys.stdin], [], [], 0)[0]))
+    except Exception:  # noqa: BLE001  (a warm-up saves time only; the tasks still compile)
+        pass
     modules = {}
     for line in sys.stdin:
         try:

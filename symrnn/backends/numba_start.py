@@ -1,0 +1,56 @@
+"""Starting numba's compiler processes early, without importing numba here.
+
+function() in mode NUMBA with the background compile calls ``start`` first: the worker
+processes (numba/background.py) start before the parent imports numba (about 0.4 s) and
+rewrites the graph, so that a worker's own start-up (Python, numpy, numba, symrnn: about
+a second) overlaps them. background.py ``take``s these processes when it needs one.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+
+# worker processes: one core is left to the program itself
+WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_BACKGROUND = "symrnn.backends.numba.background"
+_ready = []  # (the pid that started it, its Popen): started, not taken by background.py
+
+
+def spawn():
+    """A new compiler process (OSError if it cannot start)."""
+    env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # a session of its own: a Ctrl-C meant for the program does not cut a cache write short
+    return subprocess.Popen([sys.executable, "-m", _BACKGROUND],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=_ROOT,
+                            start_new_session=True)
+
+
+def start():
+    """Start the compiler processes if none is running; returns at once."""
+    background = sys.modules.get(_BACKGROUND)
+    if background is not None:  # numba is imported: the pool starts its own
+        background.start()
+        return
+    if pids() or importlib.util.find_spec("numba") is None:
+        return
+    try:
+        for _ in range(WORKERS):
+            _ready.append((os.getpid(), spawn()))
+    except OSError:  # the task that needs a process says why
+        pass
+
+
+def take():
+    """One of ``start``'s processes that is still running, or None."""
+    while _ready:
+        pid, proc = _ready.pop(0)
+        if pid == os.getpid() and proc.poll() is None:  # (not a forked child's copy)
+            return proc
+    return None
+
+
+def pids():
+    """The process ids of the started processes not taken yet."""
+    return [p.pid for pid, p in _ready if pid == os.getpid() and p.poll() is None]
