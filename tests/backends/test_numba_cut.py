@@ -11,6 +11,7 @@ import symrnn.tensor as T
 from helpers import assert_close
 
 nb = pytest.importorskip("symrnn.backends.numba")
+cut = pytest.importorskip("symrnn.backends.numba.cut")
 R = np.random.default_rng(7)
 
 
@@ -62,6 +63,7 @@ def _graph(nested):
 def _cut_and_recorded(monkeypatch, inputs, outputs):
     """(the function compiled cut at every Scan, its pieces' calls: (piece, args, results))."""
     monkeypatch.setattr(nb, "SPLIT_NODES", 0)
+    monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
     calls = []
     run = nb.Segment.__call__
 
@@ -98,8 +100,9 @@ def test_cut_pieces_equal_numpy_and_one_piece_and_copy_nothing(monkeypatch, fore
     ref = theano.function([x], outs, mode="NUMPY")(xv)
     monkeypatch.setattr(nb, "SPLIT_NODES", 10 ** 9)
     whole = theano.function([x], outs, mode="NUMBA")
+    monkeypatch.setattr(cut, "PREPARED", 0)  # what prepares a Scan: a piece of its own
     f, calls = _cut_and_recorded(monkeypatch, [x], outs)
-    assert len(_pieces(whole)) == 1
+    assert len(_pieces(whole)) == 1 and len(_pieces(f)) > 4
     for got, one, want in zip(f(xv), whole(xv), ref):
         assert_close(got, want, "cut vs NUMPY")
         assert_close(got, one, "cut vs one piece")
@@ -116,3 +119,16 @@ def test_cut_around_a_nested_scan_and_its_gradient(monkeypatch, foreground):
     for got, want in zip(f(xv), ref):
         assert_close(got, want, "cut vs NUMPY")
     _check_nothing_copied(f, calls)
+
+
+def test_pieces_are_shared_between_this_process_and_the_workers():
+    class Piece:
+        def __init__(self, lines):
+            self.source = "x\n" * lines
+    pieces = [Piece(n) for n in (86, 85, 148, 106, 241)]  # W3's
+    here, there = cut.share(pieces, 1)
+    assert here[0] is pieces[4]  # the largest, here: no worker needed for it
+    mine, theirs = (sum(p.source.count("\n") for p in side) for side in (here, there))
+    assert abs(mine - theirs) <= 86 and set(here + there) == set(pieces)
+    here, there = cut.share(pieces[:2], 3)  # more workers than pieces: one each
+    assert len(here) == len(there) == 1

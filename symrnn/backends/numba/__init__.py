@@ -35,6 +35,7 @@ from symrnn.compile import cache, numba_load
 from symrnn.config import config
 from symrnn.graph import Constant, clients, op_error
 from symrnn.ops.scan import Scan
+from symrnn.shared import SharedVariable
 
 _WARNED = set()
 _HEADER = guard.HEADER
@@ -259,9 +260,9 @@ def _explain(err, fgraph, values, tables):
     return err
 
 
-def _plan(order, readers):
+def _plan(order, readers, weights=0):
     """Cut ``order`` into runs of translatable nodes and single Python nodes (``readers``:
-    the graph's clients map)."""
+    the graph's clients map; ``weights``: the size of its largest shared array)."""
     runs = []
     for node in order:
         kind = "jit" if translatable(node) else "py"
@@ -269,24 +270,31 @@ def _plan(order, readers):
             runs[-1][1].append(node)
         else:
             runs.append((kind, [node]))
-    return [piece for kind, nodes in runs
-            for piece in (_cut_at_scans(nodes, readers) if kind == "jit" else [(kind, nodes)])]
+    return [piece for kind, nodes in runs for piece in
+            (_cut_at_scans(nodes, readers, weights) if kind == "jit" else [(kind, nodes)])]
 
 
-SPLIT_NODES = 600  # a run of more nodes than this (inner graphs counted) is cut at its Scans
+# measured (benchmarks W1-W5, 2-core AMD EPYC, numba 0.68, foreground compile, cold cache):
+# a training step of more than 64 nodes with 2 Scans or more compiles in about half the time
+# cut (W3 15 -> 9 s, W4 10 -> 6 s, W5 5.6 -> 3.3 s; W1's 52 nodes: 1.7 -> 2.3 s, slower),
+# at the same step speed, except for a model with tiny weights (W2, 3 units): its steps of
+# ~0.1 ms grow by each piece's call (~15 us, +30%)
+SPLIT_NODES = 64  # a run of more nodes than this (inner graphs counted) is cut at its Scans
+SPLIT_WEIGHTS = 1024  # ... if the graph has a shared array of this many elements
 
 
-def _cut_at_scans(nodes, readers):
+def _cut_at_scans(nodes, readers, weights=0):
     """A long run as several compiled functions, one per Scan (cut.py says which nodes go
-    where); a short one (at most SPLIT_NODES nodes, inner graphs counted) stays whole.
+    where); a short one (at most SPLIT_NODES nodes, inner graphs counted) stays whole, and
+    so does the graph of a model whose largest shared array (``weights``) is small.
 
     numba's time grows faster than the length of the function it compiles (a 6-layer
     IndRNN's training step as one function of 4,618 lines was still compiling after 16
     minutes), pieces compile in parallel, and pieces with the same source (a deep model's
     layers) compile once. Nothing is copied between pieces, but each costs a Python call
-    per run, so short graphs stay one function."""
+    per run (~15 us), so short graphs and tiny models stay one function."""
     scans = [n for n in nodes if isinstance(n.op, Scan)]
-    if len(scans) < 2 or len(nested_nodes(nodes)) <= SPLIT_NODES:
+    if len(scans) < 2 or weights < SPLIT_WEIGHTS or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
     return [("jit", p) for p in cut.at_scans(nodes, readers)]
 
@@ -295,7 +303,9 @@ def compile_graph(fgraph):
     """A thunk running ``fgraph`` as compiled code (segments around untranslatable ops)."""
     order = fgraph.toposort()
     inputs, outputs = list(fgraph.inputs), list(fgraph.outputs)
-    runs = _plan(order, fgraph.clients())
+    weights = max((np.size(v.get_value(borrow=True)) for v in inputs
+                   if isinstance(v, SharedVariable)), default=0)
+    runs = _plan(order, fgraph.clients(), weights)
     for kind, nodes in runs:
         if kind == "py" and type(nodes[0].op).__name__ not in _WARNED:
             _WARNED.add(type(nodes[0].op).__name__)
@@ -336,8 +346,13 @@ def _when_compiled(fgraph, thunk, segments):
         timer = background.notice(f"numba compiles {label} in the foreground ("
                                   f"{len(unique)} piece{'s' * (len(unique) > 1)})")
         try:
-            if parallel:  # the pieces of a cut graph, each in a process of its own
-                background.submit([s.task() for s in unique], os.cpu_count()).ended.wait()
+            if parallel:  # the pieces of a cut graph: here and in worker processes at once
+                cores = os.cpu_count() or 2
+                here, there = cut.share(unique, cores - 1)
+                job = background.submit([s.task() for s in there], cores - 1)
+                for s in here:
+                    s.ready()
+                job.ended.wait()
             for s in missing:  # from the disk cache, else compiled here
                 s.ready()
         finally:

@@ -35,12 +35,42 @@ def at_scans(nodes, readers):
         if id(n) not in piece:
             piece[id(n)] = max((made.get(id(v), 0) for v in n.inputs), default=0)
             made.update((id(o), piece[id(n)]) for o in n.outputs)
+    _split_preparations(nodes, scans, piece)
     places = _sink_views(nodes, readers, piece)
-    pieces = [[] for _ in range(len(scans))]
+    pieces = [[] for _ in range(2 * len(scans))]
     for n in nodes:
         for k in sorted(places[id(n)]):
             pieces[k].append(n)
     return [p for p in pieces if p]
+
+
+PREPARED = 40  # a Scan's preparation of more nodes than this is a piece of its own
+
+
+def _split_preparations(nodes, scans, piece):
+    """Renumber ``piece`` (Scan k's piece: 2k + 1) putting in piece 2k what piece k computes
+    before its Scan, when that is long (the loss and its gradient before a backward scan):
+    two pieces of half the length compile side by side, and faster even one after the
+    other, numba's time growing faster than a function's length."""
+    after = {id(o) for n in scans for o in n.outputs}
+    before = {}
+    for n in nodes:
+        k = piece[id(n)]
+        if isinstance(n.op, Scan) or any(id(v) in after and _made_in(v, piece) == k
+                                         for v in n.inputs):
+            after.update(id(o) for o in n.outputs)
+        else:
+            before.setdefault(k, []).append(n)
+    for n in nodes:
+        piece[id(n)] = 2 * piece[id(n)] + 1
+    for k, pre in before.items():
+        if len(pre) > PREPARED:
+            for n in pre:
+                piece[id(n)] -= 1
+
+
+def _made_in(v, piece):
+    return piece.get(id(v.owner)) if v.owner is not None else None
 
 
 def _sink_views(nodes, readers, piece):
@@ -92,3 +122,19 @@ def liveness(runs, outputs):
         plan.append((needs, handed, set(wanted)))
         wanted = (wanted - made) | {id(v) for v in needs}
     return plan[::-1]
+
+
+def share(pieces, workers):
+    """(the pieces to compile here, those for ``workers`` worker processes): the largest
+    first, each to whichever side has less to do (source lines per process), so that this
+    process, idle otherwise, compiles beside the workers and a lone large piece (a
+    model's backward scan) costs no worker's start."""
+    here, there, mine, theirs = [], [], 0, 0
+    for p in sorted(pieces, key=lambda p: -p.source.count("\n")):
+        if mine <= theirs / max(workers, 1):
+            here.append(p)
+            mine += p.source.count("\n")
+        else:
+            there.append(p)
+            theirs += p.source.count("\n")
+    return here, there
