@@ -1,5 +1,5 @@
-"""Cutting a long graph into compiled pieces, one per Scan, so that nothing is copied
-between them.
+"""Cutting a long graph into compiled pieces, about one per Scan, so that nothing is copied
+between them, and sharing their compile between this process and the workers.
 
 What crosses a cut is a buffer a piece allocated (a Scan's history, a product), never a
 view of one: a view (a slice, a reversal, a transpose, a reshape) is re-made, for free,
@@ -18,10 +18,11 @@ VIEWS = (Subtensor, DimShuffle, Rebroadcast)
 
 
 def at_scans(nodes, readers):
-    """``nodes`` (a run of translatable nodes in topological order) as one list of nodes per
-    Scan: the nodes that prepare a Scan's inputs go with the first Scan that reads them,
-    those that use its outputs and feed no later Scan as soon as their inputs exist, and a
-    view goes with each piece that reads it (a node may be in several pieces)."""
+    """``nodes`` (a run of translatable nodes in topological order) as lists of nodes, one per
+    Scan: the nodes that prepare a Scan's inputs go with the first Scan that reads them
+    (in a piece of their own before it when they are many), those that use its outputs
+    and feed no later Scan as soon as their inputs exist, and a view goes with each piece
+    that reads it (a node may be in several pieces)."""
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     piece = {id(n): k for k, n in enumerate(scans)}
     for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
