@@ -1,17 +1,17 @@
 """A compiler process's warm-up: what numba compiles once per process, before any task.
 
 The first compile in a process initialises numba's typing and target contexts, and each
-NumPy-API call a generated source makes (np.empty, np.full of a dtype and a rank,
-np.ascontiguousarray for a reshape, max and min of scalars) compiles its implementation
-once per process and signature. A worker (background.py) that function() started early
-may be idle before its first task: it compiles these small functions then, in memory
-(the point is this process's own caches), a piece at a time, and stops before the next
-piece as soon as a task is waiting; one that gets its task at once skips it all.
+NumPy-API call a generated source makes (np.empty, np.zeros, np.full of a dtype and a
+rank, np.ascontiguousarray for a reshape, max and min of scalars) compiles its
+implementation once per process and signature. A worker (background.py) that function()
+started early may be idle before its first task: it compiles these small functions then,
+in memory (the point is this process's own caches), a piece at a time, and stops before
+the next piece as soon as a task is waiting; one that gets its task at once skips it all.
 
 The pieces hold what the float32 training steps W3 and W4 compile besides their own code
-(numba's compile events): after them W3's source compiled in 9.4 s instead of 12.1 s and
-W4's in 4.9 s instead of 5.4 s (process time, min of 3, shared 2-core machine); they
-cost about 2.5 s themselves, so they pay only in time the worker would have waited.
+(numba's compile events): after them W4's source compiled in 4.2 s instead of 6.3 s and
+W3's in 10.7 s instead of 11.5 s (process time, min of 3, a shared 2-core machine); they
+cost about 3 s themselves, so they pay only in time the worker would have waited.
 """
 import numpy as np
 from numba import njit, types
@@ -36,7 +36,11 @@ def _allocate32(n, x3):
     m = -np.inf
     m = max(m, a2[0, 0])
     acc = np.full((n,), np.float64(0.0), np.float64)
-    return (rt.as0d(np.float32(m), np.float32), a3, acc.astype(np.float32))
+    # gradients' zero-filled accumulators
+    zeros = (np.zeros((n,), np.float32), np.zeros((n, n), np.float32),
+             np.zeros((n, n, n), np.float32), np.zeros((n,), np.float64),
+             np.zeros((n, n), np.float64))
+    return (rt.as0d(np.float32(m), np.float32), a3, acc.astype(np.float32), zeros)
 
 
 def _reshape32(n, x3):
