@@ -97,6 +97,42 @@ if not (x_0.shape[1] == x_1.shape[0]):
 """) == [9, 0, 1]  # an if body may not run
 
 
+def test_a_compound_check_keeps_only_its_unproven_parts():
+    lines = ["    " + ln for ln in """
+n1 = x_0.shape[0]
+if not (x_1.shape[0] == n1 and x_2.shape[0] > 2 and x_2.shape[1] == n1):
+    raise ValueError(0)
+if not (x_1.shape[0] == x_0.shape[0] and x_2.shape[1] == n1):
+    raise ValueError(1)
+""".strip("\n").splitlines()]
+    out = prune(lines, {}, ("x_0", "x_1", "x_2"))
+    assert out[1] == lines[1] and "ValueError(1)" not in "".join(out)
+    lines[3] = "    if not (x_1.shape[0] == x_0.shape[0] and x_2.shape[2] == n1):"
+    out = prune(lines, {}, ("x_0", "x_1", "x_2"))
+    assert out[3] == "    if not (x_2.shape[2] == n1):" and out[4] == lines[4]
+
+
+def test_a_carry_keeps_its_lengths_only_when_every_step_proves_it():
+    step = """
+a0 = np.zeros((x_0.shape[0], x_0.shape[1]), np.float32)
+car1 = a0
+n2 = x_1.shape[0]
+if not (n2 > 0):
+    raise ValueError(0)
+for t3 in range(n2):
+    n4 = car1.shape[0]
+    n5 = car1.shape[1]
+    a6 = np.empty(({new}), np.float32)
+    car1 = a6
+if not (car1.shape[0] == x_0.shape[0]):
+    raise ValueError(1)
+"""
+    ndims = {"car1": 2, "a6": 2}
+    assert _kept(step.format(new="n4, n5"), ndims) == [0]  # each step: the old lengths
+    assert _kept(step.format(new="n5, n4"), ndims) == [0, 1]  # transposed: not square
+    assert _kept(step.format(new="n4 + 1, n5"), ndims) == [0, 1]
+
+
 def test_a_parameter_rebound_is_not_trusted():
     assert _kept("""
 n1 = x_0.shape[0]

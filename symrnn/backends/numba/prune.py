@@ -37,10 +37,9 @@ def prune(lines, ndims, params=()):
         body = ast.parse("def f():\n" + text).body[0].body
     except SyntaxError:
         return lines
-    drop = _Walk(body, lines, ndims, params).drop
-    if not drop:
-        return lines
-    return [line for k, line in enumerate(lines, start=2) if k not in drop]
+    walk = _Walk(body, lines, ndims, params)
+    return [walk.rewrite.get(k, line) for k, line in enumerate(lines, start=2)
+            if k not in walk.drop]
 
 
 def _statements(body):
@@ -97,6 +96,7 @@ def _axis(e):
 
 class _Walk:
     def __init__(self, body, lines, ndims, params):
+        self.lines, self.rewrite = lines, {}
         self.ndims, self.views, self.drop, self.ints = dict(ndims), {}, set(), set()
         bound, first_bound = Counter(params), {}
         for st in _statements(body):
@@ -113,7 +113,23 @@ class _Walk:
         read_early = {n for n, k in first_bound.items() if first_seen.get(n, k) < k}
         self.once = {n for n, count in bound.items() if count == 1 and n not in read_early}
         self.rebound = {n for n, count in bound.items() if count > 1 or n in read_early}
-        self.block(body, {})
+        # a scan's carries: rebound every step, but perhaps always to arrays of the lengths
+        # of the first value. Assume it, check it where each is rebound, and walk again
+        # without those it failed for (an induction over the steps)
+        plain = Counter(t.id for st in _statements(body) if isinstance(st, ast.Assign)
+                        for t in st.targets if isinstance(t, ast.Name) and
+                        isinstance(st.value, ast.Name))
+        self.first = first_bound
+        self.fixed = {n for n in self.rebound if n not in read_early and n not in params and
+                      plain[n] == bound[n]}
+        while True:
+            self.views, self.drop, self.ints, self.broken = {}, set(), set(), set()
+            self.rewrite = {}  # line number -> the check's first line, some conditions gone
+            self.ndims = dict(ndims)
+            self.block(body, {})
+            if not self.broken:
+                break
+            self.fixed -= self.broken
 
     # ---- which expressions take part ----
 
@@ -124,7 +140,7 @@ class _Walk:
         if isinstance(e, ast.Constant):
             return type(e.value) is int
         if isinstance(e, ast.Subscript):  # only lengths: array elements may be written
-            return self.is_length(e) and self.pure(e.value.value)
+            return self.is_length(e) and self.known_lengths(e.value.value)
         if isinstance(e, ast.BinOp):
             return isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)) and \
                 self.pure(e.left) and self.pure(e.right)
@@ -134,6 +150,24 @@ class _Walk:
             return _text(e.func) in _PURE_CALLS and not e.keywords and \
                 all(self.pure(a) for a in e.args)
         return False
+
+    def known_lengths(self, name):
+        """Are the lengths of the array named by ``name`` (a Name node) the same wherever
+        it is read? (bound once, or a carry whose every value has its first one's lengths)"""
+        return self.pure(name) or name.id in self.fixed
+
+    def carry(self, st, facts):
+        """``car = value`` for a carry: its first binding gives its lengths; every later
+        one must be proven to keep them, else the carry is dropped from ``fixed``."""
+        name, value = st.targets[0].id, st.value
+        n = self.ndims.get(name)
+        if not self.known_lengths(value) or n is None:
+            self.broken.add(name)
+        elif st.lineno == self.first[name]:
+            self.same_lengths(name, value.id)
+        elif any(self.find(facts, self.length(name, k)) !=
+                 self.find(facts, self.length(value.id, k)) for k in range(n)):
+            self.broken.add(name)
 
     def is_int(self, e):
         """An integer scalar: an index into an array drops that axis."""
@@ -204,6 +238,9 @@ class _Walk:
         for st in body:
             if isinstance(st, ast.If) and self.is_check(st):
                 self.check(st, facts)
+            elif isinstance(st, ast.Assign) and len(st.targets) == 1 and \
+                    isinstance(st.targets[0], ast.Name) and st.targets[0].id in self.fixed:
+                self.carry(st, facts)
             elif isinstance(st, ast.Assign):
                 if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) and \
                         st.targets[0].id in self.once:
@@ -217,20 +254,34 @@ class _Walk:
                         self.block(inner, dict(facts))
 
     def check(self, st, facts):
-        """Drop ``st`` (``if not (a == b): raise``) if a and b are known equal, else learn it."""
+        """``if not (c1 and c2 ...): raise``: drop the equalities ``ci`` already proven (the
+        whole check when none is left), learn the others (and ``n > 0``) in order."""
         test = st.test.operand
-        left, right = test.left, test.comparators[0]
-        if not (self.pure(left) and self.pure(right)):
-            return
-        if isinstance(test.ops[0], ast.Gt):  # n > 0: a loop over range(n) runs
-            if isinstance(right, ast.Constant) and right.value == 0:
+        parts = test.values if isinstance(test, ast.BoolOp) else [test]
+        keep = []
+        for c in parts:
+            if not (isinstance(c, ast.Compare) and len(c.ops) == 1 and
+                    self.pure(c.left) and self.pure(c.comparators[0])):
+                keep.append(c)
+                continue
+            left, right = c.left, c.comparators[0]
+            if isinstance(c.ops[0], ast.Gt) and isinstance(right, ast.Constant) and \
+                    right.value == 0:  # n > 0: a loop over range(n) runs
                 facts[("runs", self.key(left))] = True
-            return
-        a, b = self.key(left), self.key(right)
-        if self.find(facts, a) == self.find(facts, b):
+            if not isinstance(c.ops[0], ast.Eq):
+                keep.append(c)
+                continue
+            a, b = self.key(left), self.key(right)
+            if self.find(facts, a) != self.find(facts, b):
+                keep.append(c)
+                self.union(facts, a, b)
+        if not keep:
             self.drop.update(range(st.lineno, st.end_lineno + 1))
-        else:
-            self.union(facts, a, b)
+        elif len(keep) < len(parts) and st.lineno == st.end_lineno - 1:
+            line = self.lines[st.lineno - 2]
+            if line.isascii():  # (ast's columns count bytes)
+                conds = " and ".join(line[c.col_offset:c.end_col_offset] for c in keep)
+                self.rewrite[st.lineno] = f"{line[:st.col_offset]}if not ({conds}):"
 
     def loop(self, st, facts):
         """Walk a ``for`` body; when ``range(n)`` surely runs (n > 0 was checked) and nothing
@@ -263,8 +314,8 @@ class _Walk:
         t = st.test
         return (len(st.body) == 1 and isinstance(st.body[0], ast.Raise) and not st.orelse and
                 isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not) and
-                isinstance(t.operand, ast.Compare) and len(t.operand.ops) == 1 and
-                isinstance(t.operand.ops[0], (ast.Eq, ast.Gt)))
+                (isinstance(t.operand, ast.Compare) or
+                 isinstance(t.operand, ast.BoolOp) and isinstance(t.operand.op, ast.And)))
 
     def learn(self, name, value, facts):
         """What ``name = value`` tells: an equal value, an array's lengths or a view's."""
@@ -279,7 +330,7 @@ class _Walk:
                 value.args and not any(k.arg == "shape" for k in value.keywords):
             shape = value.args[0]
             if isinstance(shape, ast.Attribute) and shape.attr == "shape" and \
-                    isinstance(shape.value, ast.Name) and self.pure(shape.value):
+                    isinstance(shape.value, ast.Name) and self.known_lengths(shape.value):
                 self.same_lengths(name, shape.value.id)
                 return
             dims = shape.elts if isinstance(shape, ast.Tuple) else [shape]
@@ -307,7 +358,7 @@ class _Walk:
             if not isinstance(base, ast.Name) or self.ndims.get(base.id) is None:
                 return
             order = list(range(self.ndims[base.id] - 1, -1, -1))  # .T reverses the axes
-        if not isinstance(base, ast.Name) or not self.pure(base):
+        if not isinstance(base, ast.Name) or not self.known_lengths(base):
             return
         entries = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         axes, j = [], 0  # each axis of the view: an axis of base (int) or a key (str)
