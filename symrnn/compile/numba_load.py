@@ -6,7 +6,8 @@ for BLAS), about 0.4 s per process that running cached machine code does not nee
 reads the entry and links it the way numba does, without that refresh (only numba's runtime,
 NRT, is started); the registries are loaded later only if something is compiled.
 """
-from numba.core import caching, compiler_lock
+from numba.core import caching, compiler_lock, sigutils
+from numba.core.ccallback import CFunc
 from numba.core.runtime import rtsys
 
 
@@ -30,3 +31,26 @@ def load(dispatcher, sig):
             dispatcher.add_overload(cres)
             return cres
     return None  # the guard swallowed an I/O error: a miss
+
+
+def cfunc(pyfunc, sig, **options):
+    """``numba.cfunc(sig, cache=True, **options)(pyfunc)``, its machine code loaded from the
+    disk cache the same way when it is there (compiled and cached otherwise)."""
+    fn = CFunc(pyfunc, sigutils.normalize_signature(sig), locals={}, options=options)
+    fn.enable_caching()
+    if not hasattr(fn._cache, "_load_overload"):  # another numba's internals
+        fn.compile()
+        return fn
+    with compiler_lock.global_compiler_lock:
+        ctx = fn._targetdescr.target_context
+        rtsys.initialize(ctx)
+        with fn._cache._guard_against_spurious_io_errors():
+            cres = fn._cache._load_overload(fn._sig, ctx)
+    if cres is None:
+        fn.compile()
+        return fn
+    fn._cache_hits += 1
+    fn._library = cres.library
+    fn._wrapper_name = cres.fndesc.llvm_cfunc_wrapper_name
+    fn._wrapper_address = fn._library.get_pointer_to_function(fn._wrapper_name)
+    return fn

@@ -9,9 +9,11 @@ import ctypes
 
 import llvmlite.binding as ll
 import numpy as np
-from numba import njit, types
+from numba import carray, farray, njit, types
+from numba.core.extending import intrinsic
 
 from symrnn.backends import openblas
+from symrnn.compile import numba_load
 
 JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -165,47 +167,105 @@ def thin(a, b, out):
             out[i, j] = acc[i, j]
 
 
+@intrinsic
+def _ptr(typingctx, addr, like):
+    """The byte address ``addr`` as a pointer to values of ``like``'s type."""
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], context.get_value_type(like).as_pointer())
+    return types.CPointer(like)(types.intp, like), codegen
+
+
+@njit(**JIT)
+def _operand(p, r, c, s0, s1, isz, z):
+    """The r x c matrix at address ``p`` (byte strides s0, s1) as an array BLAS can read:
+    (address, cblas transpose flag, leading dimension, copy holding it or an empty array)."""
+    if (s1 == isz or c <= 1) and s0 % isz == 0 and s0 >= max(c, 1) * isz:
+        return p, 111, s0 // isz, np.empty(0, np.float64)
+    if (s0 == isz or r <= 1) and s1 % isz == 0 and s1 >= max(r, 1) * isz:
+        return p, 112, s1 // isz, np.empty(0, np.float64)
+    keep = np.empty((r * c * isz + 7) // 8, np.float64)  # a C-ordered copy (8-byte aligned)
+    src, dst = _ptr(p, z), _ptr(keep.ctypes.data, z)
+    for i in range(r):
+        for j in range(c):
+            dst[i * c + j] = src[(i * s0 + j * s1) // isz]
+    return keep.ctypes.data, 111, c, keep
+
+
+@njit(**JIT)
+def _product(m, n, k, a, a0, a1, b, b0, b1, c, ldc, isz, z):
+    """``c = a @ b`` on byte addresses and strides (c row-major, ``ldc`` elements a row)."""
+    if m == 0 or n == 0:
+        return
+    out = _ptr(c, z)
+    if k == 0:
+        for i in range(m):
+            for j in range(n):
+                out[i * ldc + j] = 0
+        return
+    if min(m, k) <= THIN and m * n * k >= SMALL_GEMM and b1 == isz and b0 == n * isz and \
+            ldc == n:  # (each layout of ``a`` its own call: strided access does not vectorise)
+        if a1 == isz and a0 == k * isz:
+            thin(carray(_ptr(a, z), (m, k)), carray(_ptr(b, z), (k, n)), carray(out, (m, n)))
+            return
+        if a0 == isz and a1 == m * isz:
+            thin(farray(_ptr(a, z), (m, k)), carray(_ptr(b, z), (k, n)), carray(out, (m, n)))
+            return
+    a, ta, lda, keep_a = _operand(a, m, k, a0, a1, isz, z)
+    b, tb, ldb, keep_b = _operand(b, k, n, b0, b1, isz, z)
+    # at one BLAS thread (the usual case in a loop) a small product needs no setup at all
+    small = m * n * k < SMALL_GEMM and _threads() > 1
+    if small:
+        prev = _threads_local(1)
+    if isz == 8:
+        _dgemm(101, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
+    else:
+        _sgemm(101, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
+    if small:
+        _threads_local(prev)
+    if keep_a.size + keep_b.size < 0:  # the copies live until BLAS has read them
+        print(keep_a, keep_b)
+
+
+_RAW = types.void(*[types.intp] * 11)  # m n k, a a0 a1, b b0 b1, c ldc
+
+
+def _c_callable(kind):
+    """The product of ``kind`` ('s', 'd') as a C function, registered as a symbol: a
+    generated function calling it holds a call, not a copy of its code (numba links and
+    optimises again the code of every njit function a function calls, for each layout of
+    the arguments: ~0.25 s of cold compile per layout, in every generated function)."""
+    if not HAVE_BLAS:
+        return None
+    isz, z = (8, np.float64(0)) if kind == "d" else (4, np.float32(0))
+
+    def raw(m, n, k, a, a0, a1, b, b0, b1, c, ldc):
+        _product(m, n, k, a, a0, a1, b, b0, b1, c, ldc, isz, z)
+    raw.__name__ = raw.__qualname__ = f"{kind}product"  # (the cache file's name)
+    compiled = numba_load.cfunc(raw, _RAW, nopython=True, error_model="numpy")
+    ll.add_symbol(f"symrnn_{kind}product", compiled.address)
+    return types.ExternalFunction(f"symrnn_{kind}product", _RAW)
+
+
+_dproduct, _sproduct = _c_callable("d"), _c_callable("s")
+
+
 def _make_gemm(kind):
     if not HAVE_BLAS:
         @njit(**JIT)
         def gemm(a, b, out):
             loop22(a, b, out)
         return gemm
+
     # the closure holds only ``kind`` (numba prunes the other branch): numba's cache key
     # includes the pickled closure, and an ExternalFunction pickles differently in each
     # process, so a closure holding one was compiled anew in every process (~1 s each)
     @njit(**JIT)
     def gemm(a, b, out):
-        m, k = a.shape
-        n = b.shape[1]
-        if m == 0 or n == 0:
-            return
-        if k == 0:
-            out[:, :] = 0
-            return
-        if min(m, k) <= THIN and m * n * k >= SMALL_GEMM and b.strides[1] == b.itemsize:
-            thin(a, b, out)
-            return
-        ta, lda = _layout(a)
-        if ta < 0:
-            a = np.ascontiguousarray(a)
-            ta, lda = _layout(a)
-        tb, ldb = _layout(b)
-        if tb < 0:
-            b = np.ascontiguousarray(b)
-            tb, ldb = _layout(b)
-        # at one BLAS thread (the usual case in a loop) a small product needs no setup at all
-        small = m * n * k < SMALL_GEMM and _threads() > 1
-        if small:
-            prev = _threads_local(1)
-        if kind == "d":
-            _dgemm(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
-                   out.ctypes.data, n)
-        else:
-            _sgemm(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
-                   out.ctypes.data, n)
-        if small:
-            _threads_local(prev)
+        """``out = a @ b`` (``out`` C-contiguous)."""
+        call = _dproduct if kind == "d" else _sproduct
+        call(a.shape[0], b.shape[1], a.shape[1], a.ctypes.data, a.strides[0], a.strides[1],
+             b.ctypes.data, b.strides[0], b.strides[1], out.ctypes.data,
+             out.strides[0] // out.itemsize)
     return gemm
 
 
