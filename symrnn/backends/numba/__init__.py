@@ -137,7 +137,8 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
     # the result back, so that a warm function() stays fast
     body = cache.remembered(
         "\n".join(ctx.lines) + f"\0{args}\0{sorted(ctx.ndims.items())}",
-        lambda _: "\n".join(prune.prune(ctx.lines, ctx.ndims, args)), "numba", _salt())
+        lambda _: "\n".join(prune.cached_calls(prune.prune(ctx.lines, ctx.ndims, args))),
+        "numba", _salt())
     head = f"@njit(cache=True, nogil=True, error_model='numpy')\ndef {name}({', '.join(args)}):\n"
     return _HEADER + head + body + "\n", table, consts
 
@@ -193,6 +194,9 @@ def _load_cached(source, sig):
         fn = _module(source).fn
         if sig in fn.overloads:
             return fn
+        for name in ("sgemm", "dgemm"):  # their C function's symbol, which the code calls
+            if f"rt.{name}(" in source:
+                getattr(runtime, name)
         if not os.path.exists(fn._cache._cache_file._index_path):
             return None  # a miss known without starting numba's compiler (about a second)
         return fn if numba_load.load(fn, sig) is not None else None

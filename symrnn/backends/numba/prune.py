@@ -1,4 +1,5 @@
-"""Lines a generated source does not need: shape checks that earlier lines already prove.
+"""Lines a generated source does not need (shape checks earlier lines already prove), and
+calls numba need not compile again (``cached_calls``).
 
 Each ``if not (A == B): raise ...`` costs numba about 15-20 ms of compile time, and a
 translator checks its inputs' lengths without knowing what earlier translators checked
@@ -40,6 +41,27 @@ def prune(lines, ndims, params=()):
     walk = _Walk(body, lines, ndims, params)
     return [walk.rewrite.get(k, line) for k, line in enumerate(lines, start=2)
             if k not in walk.drop]
+
+
+_CALLS = [(re.compile(r"\bnp\.(empty|zeros|full)\("), r"rt.\1("),
+          (re.compile(r"(?<![\w.\])])([A-Za-z_]\w*)\.astype\("), r"rt.astype(\1, "),
+          (re.compile(r"\bnp\.ascontiguousarray\(([A-Za-z_]\w*)\)\.reshape\("),
+           r"rt.reshaped(\1, "),
+          (re.compile(r"\bnp\.ascontiguousarray\(([A-Za-z_]\w*)\)\.copy\(\)"), r"rt.copied(\1)")]
+
+
+def cached_calls(lines):
+    """``lines`` with NumPy's allocations (np.empty, np.zeros, np.full, astype, a reshaped
+    copy) called through runtime.py's helpers, which numba loads from its cache instead of
+    compiling their implementations in every process. Lines holding a string (a printed
+    message) are left as they are."""
+    out = []
+    for line in lines:
+        if "'" not in line and '"' not in line:
+            for pattern, repl in _CALLS:
+                line = pattern.sub(repl, line)
+        out.append(line)
+    return out
 
 
 def _statements(body):

@@ -229,13 +229,19 @@ def _product(m, n, k, a, a0, a1, b, b0, b1, c, ldc, isz, z):
 _RAW = types.void(*[types.intp] * 11)  # m n k, a a0 a1, b b0 b1, c ldc
 
 
-def _c_callable(kind):
-    """The product of ``kind`` ('s', 'd') as a C function, registered as a symbol: a
-    generated function calling it holds a call, not a copy of its code (numba links and
-    optimises again the code of every njit function a function calls, for each layout of
-    the arguments: ~0.25 s of cold compile per layout, in every generated function)."""
-    if not HAVE_BLAS:
-        return None
+_dproduct = types.ExternalFunction("symrnn_dproduct", _RAW)
+_sproduct = types.ExternalFunction("symrnn_sproduct", _RAW)
+_REGISTERED = set()
+
+
+def _register(kind):
+    """Compile (or load from numba's cache) the product of ``kind`` ('s', 'd') as a C
+    function and register its address as the symbol ``symrnn_<kind>product``: a generated
+    function calling it holds a call, not a copy of its code (numba links and optimises
+    again the code of every njit function a function calls, for each layout of the
+    arguments: ~0.25 s of cold compile per layout, in every generated function)."""
+    if kind in _REGISTERED or not HAVE_BLAS:
+        return
     isz, z = (8, np.float64(0)) if kind == "d" else (4, np.float32(0))
 
     def raw(m, n, k, a, a0, a1, b, b0, b1, c, ldc):
@@ -243,10 +249,7 @@ def _c_callable(kind):
     raw.__name__ = raw.__qualname__ = f"{kind}product"  # (the cache file's name)
     compiled = numba_load.cfunc(raw, _RAW, nopython=True, error_model="numpy")
     ll.add_symbol(f"symrnn_{kind}product", compiled.address)
-    return types.ExternalFunction(f"symrnn_{kind}product", _RAW)
-
-
-_dproduct, _sproduct = _c_callable("d"), _c_callable("s")
+    _REGISTERED.add(kind)
 
 
 def _make_gemm(kind):
@@ -269,8 +272,14 @@ def _make_gemm(kind):
     return gemm
 
 
-dgemm = _make_gemm("d")
-sgemm = _make_gemm("s")
+def __getattr__(name):
+    """``sgemm`` and ``dgemm`` on first use (their C function is compiled or loaded then:
+    a program without matrix products never pays for it)."""
+    if name not in ("sgemm", "dgemm"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _register(name[0])
+    globals()[name] = fn = _make_gemm(name[0])
+    return fn
 
 
 @njit(**JIT)
@@ -305,3 +314,40 @@ def as0d(x, dtype):
     out = np.empty((), dtype)
     out[()] = x
     return out
+
+
+# ---- NumPy's allocations, compiled once per machine ----
+# numba compiles the implementation of np.empty, np.zeros, np.full, astype and reshape anew
+# in every process, for each dtype and rank (about 2 s of a training step's cold compile);
+# through these helpers it is loaded from numba's cache instead (prune.cached_calls)
+
+@njit(**JIT)
+def empty(shape, dtype=float):
+    return np.empty(shape, dtype)
+
+
+@njit(**JIT)
+def zeros(shape, dtype=float):
+    return np.zeros(shape, dtype)
+
+
+@njit(**JIT)
+def full(shape, value, dtype=None):
+    return np.full(shape, value, dtype)
+
+
+@njit(**JIT)
+def astype(x, dtype):
+    return x.astype(dtype)
+
+
+@njit(**JIT)
+def reshaped(x, shape):
+    """``np.ascontiguousarray(x).reshape(shape)``."""
+    return np.ascontiguousarray(x).reshape(shape)
+
+
+@njit(**JIT)
+def copied(x):
+    """``np.ascontiguousarray(x).copy()``."""
+    return np.ascontiguousarray(x).copy()
