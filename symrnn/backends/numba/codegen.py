@@ -267,11 +267,16 @@ def loops(ctx, shape, prefix="i"):
 
 
 def copy_into(ctx, dst, lead, src, shape):
-    """Emit ``dst[lead..., :] = src`` as loops over ``shape`` (the caller checked shapes).
+    """Emit ``dst[lead..., :] = src`` over ``src``'s ``shape`` (the caller checked shapes).
 
     numba's own array-to-array assignment drags its shape-mismatch message
-    formatting (unicode code, ~5 s of cold compile) into every function.
+    formatting (unicode code, ~5 s of cold compile) into every function, and a loop
+    nest costs ~60 ms of compile each: a runtime helper (compiled once, cached) copies.
     """
+    if 1 <= len(shape) <= 3:
+        view = f"{dst}[{', '.join(lead)}]" if lead else dst
+        ctx.line(f"rt.assign{len(shape)}({view}, {src})")
+        return
     idx, nest = loops(ctx, shape, "j")
     with nest:
         ctx.line(f"{dst}[{', '.join(list(lead) + idx)}] = {src}[{', '.join(idx) or '()'}]")

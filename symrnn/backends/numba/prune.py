@@ -38,9 +38,8 @@ def prune(lines, ndims, params=()):
         body = ast.parse("def f():\n" + text).body[0].body
     except SyntaxError:
         return lines
-    walk = _Walk(body, lines, ndims, params)
-    return [walk.rewrite.get(k, line) for k, line in enumerate(lines, start=2)
-            if k not in walk.drop]
+    drop = _Walk(body, lines, ndims, params).drop
+    return [line for k, line in enumerate(lines, start=2) if k not in drop]
 
 
 _CALLS = [(re.compile(r"\bnp\.(empty|zeros|full)\("), r"rt.\1("),
@@ -55,13 +54,13 @@ def cached_calls(lines):
     copy) called through runtime.py's helpers, which numba loads from its cache instead of
     compiling their implementations in every process. Lines holding a string (a printed
     message) are left as they are."""
-    out = []
-    for line in lines:
-        if "'" not in line and '"' not in line:
-            for pattern, repl in _CALLS:
-                line = pattern.sub(repl, line)
-        out.append(line)
-    return out
+    return [line if "'" in line or '"' in line else _rewritten(line) for line in lines]
+
+
+def _rewritten(line):
+    for pattern, repl in _CALLS:
+        line = pattern.sub(repl, line)
+    return line
 
 
 def _statements(body):
@@ -76,36 +75,13 @@ def _statements(body):
 
 def _bound(st):
     """The names statement ``st`` binds."""
-    if isinstance(st, ast.Assign):
-        targets = st.targets
-    elif isinstance(st, (ast.AugAssign, ast.AnnAssign, ast.For)):
-        targets = [st.target]
-    elif isinstance(st, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.With,
-                         ast.Try, ast.Global, ast.Nonlocal, ast.Delete)):
+    if isinstance(st, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.With,
+                       ast.Try, ast.Global, ast.Nonlocal, ast.Delete)):
         return None  # not generated: give up on the whole source
-    else:
-        return []
+    targets = st.targets if isinstance(st, ast.Assign) else [st.target] if isinstance(
+        st, (ast.AugAssign, ast.AnnAssign, ast.For)) else []
     return [n.id for t in targets for n in ast.walk(t)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
-
-
-def _text(e):
-    """Source text of a small expression (a cheaper ``ast.unparse``: a key, not code)."""
-    if isinstance(e, ast.Name):
-        return e.id
-    if isinstance(e, ast.Constant):
-        return repr(e.value)
-    if isinstance(e, ast.Attribute):
-        return f"{_text(e.value)}.{e.attr}"
-    if isinstance(e, ast.Subscript):
-        return f"{_text(e.value)}[{_text(e.slice)}]"
-    if isinstance(e, ast.BinOp):
-        return f"({_text(e.left)} {type(e.op).__name__} {_text(e.right)})"
-    if isinstance(e, ast.UnaryOp):
-        return f"({type(e.op).__name__} {_text(e.operand)})"
-    if isinstance(e, ast.Call) and not e.keywords:
-        return f"{_text(e.func)}({', '.join(_text(a) for a in e.args)})"
-    return ast.dump(e)
 
 
 def _axis(e):
@@ -118,7 +94,6 @@ def _axis(e):
 
 class _Walk:
     def __init__(self, body, lines, ndims, params):
-        self.lines, self.rewrite = lines, {}
         self.ndims, self.views, self.drop, self.ints = dict(ndims), {}, set(), set()
         bound, first_bound = Counter(params), {}
         for st in _statements(body):
@@ -128,10 +103,9 @@ class _Walk:
             bound.update(names)
             for name in names:
                 first_bound.setdefault(name, st.lineno)
-        first_seen = {}  # (a name inside a string counts too: that only keeps more checks)
-        for k, line in enumerate(lines, start=2):
-            for name in _NAME.findall(line):
-                first_seen.setdefault(name, k)
+        # (a name inside a string counts too: that only keeps more checks)
+        first_seen = {name: k for k, line in reversed(list(enumerate(lines, start=2)))
+                      for name in _NAME.findall(line)}
         read_early = {n for n, k in first_bound.items() if first_seen.get(n, k) < k}
         self.once = {n for n, count in bound.items() if count == 1 and n not in read_early}
         self.rebound = {n for n, count in bound.items() if count > 1 or n in read_early}
@@ -146,7 +120,6 @@ class _Walk:
                       plain[n] == bound[n]}
         while True:
             self.views, self.drop, self.ints, self.broken = {}, set(), set(), set()
-            self.rewrite = {}  # line number -> the check's first line, some conditions gone
             self.ndims = dict(ndims)
             self.block(body, {})
             if not self.broken:
@@ -155,23 +128,30 @@ class _Walk:
 
     # ---- which expressions take part ----
 
-    def pure(self, e):
-        """Built from names bound once (or arguments), int constants, lengths, arithmetic."""
+    def pure(self, e, leaf=None):
+        """Built from names bound once (or arguments), int constants, lengths, arithmetic
+        (with ``leaf``: from the names it accepts)."""
+        leaf = leaf or (lambda name: name not in self.rebound)
         if isinstance(e, ast.Name):
-            return e.id not in self.rebound
+            return leaf(e.id)
         if isinstance(e, ast.Constant):
             return type(e.value) is int
         if isinstance(e, ast.Subscript):  # only lengths: array elements may be written
             return self.is_length(e) and self.known_lengths(e.value.value)
-        if isinstance(e, ast.BinOp):
-            return isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)) and \
-                self.pure(e.left) and self.pure(e.right)
-        if isinstance(e, ast.UnaryOp):
-            return isinstance(e.op, ast.USub) and self.pure(e.operand)
+        if isinstance(e, (ast.BinOp, ast.UnaryOp, ast.IfExp)):
+            ok = isinstance(getattr(e, "op", None), (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv,
+                                                     ast.USub, type(None)))
+            parts = [e.body, e.orelse] if isinstance(e, ast.IfExp) else [
+                x for x in ast.iter_child_nodes(e) if isinstance(x, ast.expr)]
+            return ok and all(self.pure(x, leaf) for x in parts)
         if isinstance(e, ast.Call):
-            return _text(e.func) in _PURE_CALLS and not e.keywords and \
-                all(self.pure(a) for a in e.args)
+            return ast.unparse(e.func) in _PURE_CALLS and not e.keywords and \
+                all(self.pure(a, leaf) for a in e.args)
         return False
+
+    def is_int(self, e):
+        """An integer scalar: an index into an array drops that axis."""
+        return self.pure(e, self.ints.__contains__)
 
     def known_lengths(self, name):
         """Are the lengths of the array named by ``name`` (a Name node) the same wherever
@@ -191,26 +171,6 @@ class _Walk:
                  self.find(facts, self.length(value.id, k)) for k in range(n)):
             self.broken.add(name)
 
-    def is_int(self, e):
-        """An integer scalar: an index into an array drops that axis."""
-        if isinstance(e, ast.Name):
-            return e.id in self.ints
-        if isinstance(e, ast.Constant):
-            return type(e.value) is int
-        if isinstance(e, ast.Subscript):
-            return self.is_length(e)
-        if isinstance(e, ast.BinOp):
-            return isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)) and \
-                self.is_int(e.left) and self.is_int(e.right)
-        if isinstance(e, ast.UnaryOp):
-            return isinstance(e.op, ast.USub) and self.is_int(e.operand)
-        if isinstance(e, ast.IfExp):
-            return self.is_int(e.body) and self.is_int(e.orelse)
-        if isinstance(e, ast.Call):
-            return _text(e.func) in ("np.int64", "np.intp") and len(e.args) == 1 and \
-                not e.keywords and self.is_int(e.args[0])
-        return False
-
     @staticmethod
     def is_length(e):
         """``name.shape[k]`` with a constant ``k``."""
@@ -222,12 +182,10 @@ class _Walk:
         """A text naming the value of ``e``: lengths of views read through to their base."""
         if self.is_length(e):
             return self.length(e.value.value.id, _axis(e.slice))
-        if isinstance(e, ast.Call) and _text(e.func) in ("np.int64", "np.intp") and \
+        if isinstance(e, ast.Call) and ast.unparse(e.func) in ("np.int64", "np.intp") and \
                 len(e.args) == 1 and not e.keywords and self.is_int(e.args[0]):
             return self.key(e.args[0])  # an integer (a length, an index) is an int64 already
-        if isinstance(e, ast.Constant):
-            return repr(e.value)
-        return _text(e)
+        return ast.unparse(e)
 
     def length(self, name, k):
         """The key of ``name.shape[k]``."""
@@ -276,58 +234,45 @@ class _Walk:
                         self.block(inner, dict(facts))
 
     def check(self, st, facts):
-        """``if not (c1 and c2 ...): raise``: drop the equalities ``ci`` already proven (the
-        whole check when none is left), learn the others (and ``n > 0``) in order."""
-        test = st.test.operand
-        parts = test.values if isinstance(test, ast.BoolOp) else [test]
+        """``if not (c1 and c2 ...): raise``: drop it when its conditions are equalities
+        already proven; learn them (and ``n > 0``) in order."""
+        parts = getattr(st.test.operand, "values", [st.test.operand])  # (a BoolOp's)
         keep = []
         for c in parts:
             if not (isinstance(c, ast.Compare) and len(c.ops) == 1 and
                     self.pure(c.left) and self.pure(c.comparators[0])):
                 keep.append(c)
                 continue
-            left, right = c.left, c.comparators[0]
-            if isinstance(c.ops[0], ast.Gt) and isinstance(right, ast.Constant) and \
-                    right.value == 0:  # n > 0: a loop over range(n) runs
-                facts[("runs", self.key(left))] = True
-            if not isinstance(c.ops[0], ast.Eq):
+            a, b = self.key(c.left), self.key(c.comparators[0])
+            if isinstance(c.ops[0], ast.Gt) and b == "0":  # n > 0: a loop over range(n) runs
+                facts[("runs", a)] = True
+            if not isinstance(c.ops[0], ast.Eq) or self.find(facts, a) != self.find(facts, b):
                 keep.append(c)
-                continue
-            a, b = self.key(left), self.key(right)
-            if self.find(facts, a) != self.find(facts, b):
-                keep.append(c)
+            if isinstance(c.ops[0], ast.Eq):
                 self.union(facts, a, b)
         if not keep:
             self.drop.update(range(st.lineno, st.end_lineno + 1))
-        elif len(keep) < len(parts) and st.lineno == st.end_lineno - 1:
-            line = self.lines[st.lineno - 2]
-            if line.isascii():  # (ast's columns count bytes)
-                conds = " and ".join(line[c.col_offset:c.end_col_offset] for c in keep)
-                self.rewrite[st.lineno] = f"{line[:st.col_offset]}if not ({conds}):"
 
     def loop(self, st, facts):
         """Walk a ``for`` body; when ``range(n)`` surely runs (n > 0 was checked) and nothing
         leaves the body early, what its first lines proved about values from before the
         loop holds after it (the first step checked it)."""
-        ranged = isinstance(st.iter, ast.Call) and _text(st.iter.func) == "range"
+        ranged = isinstance(st.iter, ast.Call) and ast.unparse(st.iter.func) == "range"
         if ranged and isinstance(st.target, ast.Name) and st.target.id in self.once:
             self.ints.add(st.target.id)
         inner = dict(facts)
         self.block(st.body, inner)
-        if st.orelse or not ranged or len(st.iter.args) != 1 or \
-                not self.pure(st.iter.args[0]) or \
-                not facts.get(("runs", self.key(st.iter.args[0]))) or \
-                any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
-                    for n in _statements(st.body)):
+        n = st.iter.args[0] if ranged and len(st.iter.args) == 1 else None
+        if st.orelse or n is None or not self.pure(n) or not facts.get(("runs", self.key(n))) \
+                or any(isinstance(x, (ast.Break, ast.Continue, ast.Return)) for x in
+                       _statements(st.body)):
             return
         local = {name for n in _statements([st]) for name in _bound(n) or ()}
         groups = {}
-        for k in inner:
+        for k in [k for k in inner if isinstance(k, str)] + list(set(inner.values())):
             if isinstance(k, str) and not local.intersection(_NAME.findall(k)):
                 groups.setdefault(self.find(inner, k), []).append(k)
-        for root, keys in groups.items():
-            if not local.intersection(_NAME.findall(root)):
-                keys.append(root)
+        for keys in groups.values():
             for a, b in zip(keys, keys[1:]):
                 self.union(facts, a, b)
 
@@ -348,7 +293,7 @@ class _Walk:
         if self.pure(value):
             self.union(facts, name, self.key(value))
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
-                _text(value.func.value) == "np" and value.func.attr in _ALLOC and \
+                ast.unparse(value.func.value) == "np" and value.func.attr in _ALLOC and \
                 value.args and not any(k.arg == "shape" for k in value.keywords):
             shape = value.args[0]
             if isinstance(shape, ast.Attribute) and shape.attr == "shape" and \
@@ -369,8 +314,7 @@ class _Walk:
 
     def same_lengths(self, name, src):
         self.views[name] = (src, [], 0)
-        if src in self.ndims:
-            self.ndims.setdefault(name, self.ndims[src])
+        self.ndims.setdefault(name, self.ndims.get(src))
 
     def view(self, name, value):
         """Record how the lengths of ``name = base[...]`` follow from ``base``'s."""

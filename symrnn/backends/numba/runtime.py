@@ -116,19 +116,6 @@ SMALL_GEMM = openblas.SMALL_GEMM
 
 
 @njit(**JIT)
-def _layout(a):
-    """(cblas transpose flag, leading dimension) for a 2-d array, or (-1, 0) if unusable."""
-    isz = a.itemsize
-    r, c = a.shape
-    s0, s1 = a.strides
-    if (s1 == isz or c <= 1) and s0 % isz == 0 and s0 >= max(c, 1) * isz:
-        return 111, s0 // isz
-    if (s0 == isz or r <= 1) and s1 % isz == 0 and s1 >= max(r, 1) * isz:
-        return 112, s1 // isz
-    return -1, 0
-
-
-@njit(**JIT)
 def loop22(a, b, out):
     m, k = a.shape
     n = b.shape[1]
@@ -351,3 +338,27 @@ def reshaped(x, shape):
 def copied(x):
     """``np.ascontiguousarray(x).copy()``."""
     return np.ascontiguousarray(x).copy()
+
+
+# ---- copies into part of a buffer (a scan's rows): compiled once, not a loop nest each ----
+
+@njit(**JIT)
+def assign1(dst, src):
+    """``dst[:len(src)] = src`` element by element (the leading part of ``dst``)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(**JIT)
+def assign2(dst, src):
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(**JIT)
+def assign3(dst, src):
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            for k in range(src.shape[2]):
+                dst[i, j, k] = src[i, j, k]
