@@ -15,8 +15,8 @@ half-written. When the parent exits, a worker finishes the task it is on (the ca
 gains it) and ends with its input.
 
 function() starts the workers (numba_start.py) before it imports numba and rewrites the
-graph, so that a worker's start-up overlaps them; a worker that is idle then compiles
-numba's per-process needs (warm.py) until its first task arrives.
+graph, so that a worker's start-up overlaps them; a worker still idle then does numba's
+once-per-process set-up (warm.py) before its first task arrives.
 """
 import json
 import os
