@@ -28,7 +28,11 @@ def spawn():
 
 
 def start():
-    """Start the compiler processes if none is running; returns at once."""
+    """Start the compiler processes if none is running; returns at once. Not on one core:
+    there a process started early would only compete with the program (a warm-cache
+    function() needs none)."""
+    if (os.cpu_count() or 1) < 2:
+        return
     background = sys.modules.get(_BACKGROUND)
     if background is not None:  # numba is imported: the pool starts its own
         background.start()
