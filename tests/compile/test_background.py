@@ -352,3 +352,24 @@ def test_a_warm_cache_function_does_not_wait_for_its_compiler(cold, monkeypatch)
         for p in stuck:
             p.kill()
             p.wait()
+
+
+def test_more_compilers_start_only_after_the_first_call(cold, monkeypatch):
+    """A cut graph's pieces compile on every core, but a second compiler starts only once
+    the first call (on NumPy, on this core) has run: before, it slowed that call down."""
+    started = []
+    monkeypatch.setattr(background, "start", lambda workers=None: started.append(workers))
+
+    class Running:
+        state = "running"
+    x = T.vector("x")
+    fg = theano.function([x], x * 2, mode="NUMPY").maker.fgraph
+    compiled = lambda v: None  # noqa: E731
+    compiled.source = ""
+    switch = background.Switch(fg, compiled, lambda: None, Running(), "f", grow=2)
+    assert started == []
+    assert np.allclose(switch([np.arange(3.0)])[0], [0, 2, 4])
+    assert started == [2]
+    switch([np.arange(3.0)])
+    assert started == [2]
+    switch.timer.cancel()

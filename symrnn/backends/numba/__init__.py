@@ -366,10 +366,11 @@ def _when_compiled(fgraph, thunk, segments):
         load(parallel=len(unique) > 1 and (os.cpu_count() or 1) > 1 and
              cache.directory("numba") is not None)
         return thunk
-    # the pieces of a cut graph: on every core (the NumPy calls meanwhile are slow anyway)
-    workers = os.cpu_count() if len(unique) > 1 else None
+    # the pieces of a cut graph: on every core once the first call (on NumPy, on this core)
+    # has run (the NumPy calls after it are slow anyway)
+    grow = os.cpu_count() if len(unique) > 1 else None
     return background.Switch(fgraph, thunk, load,
-                             background.submit([s.task() for s in unique], workers), label)
+                             background.submit([s.task() for s in unique]), label, grow)
 
 
 def _segmented(fgraph, runs, inputs, outputs):

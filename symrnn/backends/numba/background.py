@@ -181,9 +181,10 @@ class Switch:
     missing there); on a failed job it is called at once and a warning says why.
     """
 
-    def __init__(self, fgraph, compiled, load, job, label):
+    def __init__(self, fgraph, compiled, load, job, label, grow=None):
         self.reference = reference.compile_graph(fgraph)
         self.compiled, self.load, self.job, self.label = compiled, load, job, label
+        self.grow = grow  # compiler processes to have once the first call has run
         self.source = compiled.source
         self.timer = notice(f"numba compiles {label} in the background; until it is ready "
                             "its calls run on NumPy")
@@ -197,7 +198,12 @@ class Switch:
     def __call__(self, values):
         if self.job is not None:
             if self.job.state == "running":
-                return self._run_reference(values)
+                try:
+                    return self._run_reference(values)
+                finally:
+                    if self.grow:  # (before, a second compiler slowed the first call down)
+                        start(self.grow)
+                        self.grow = None
             self._switch()
         return self.compiled(values)
 
