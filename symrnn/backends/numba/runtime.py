@@ -163,19 +163,37 @@ def _ptr(typingctx, addr, like):
 
 
 @njit(**JIT)
-def _operand(p, r, c, s0, s1, isz, z):
-    """The r x c matrix at address ``p`` (byte strides s0, s1) as an array BLAS can read:
-    (address, cblas transpose flag, leading dimension, copy holding it or an empty array)."""
+def _layout(r, c, s0, s1, isz):
+    """(cblas transpose flag, leading dimension) of the r x c matrix with byte strides s0, s1,
+    or (-1, 0) when BLAS cannot read it as it is."""
     if (s1 == isz or c <= 1) and s0 % isz == 0 and s0 >= max(c, 1) * isz:
-        return p, 111, s0 // isz, np.empty(0, np.float64)
+        return 111, s0 // isz
     if (s0 == isz or r <= 1) and s1 % isz == 0 and s1 >= max(r, 1) * isz:
-        return p, 112, s1 // isz, np.empty(0, np.float64)
-    keep = np.empty((r * c * isz + 7) // 8, np.float64)  # a C-ordered copy (8-byte aligned)
-    src, dst = _ptr(p, z), _ptr(keep.ctypes.data, z)
+        return 112, s1 // isz
+    return -1, 0
+
+
+@njit(**JIT)
+def _copy(p, r, c, s0, s1, isz, z, dst):
+    """The r x c matrix at ``p`` written C-ordered at address ``dst``."""
+    src, out = _ptr(p, z), _ptr(dst, z)
     for i in range(r):
         for j in range(c):
-            dst[i * c + j] = src[(i * s0 + j * s1) // isz]
-    return keep.ctypes.data, 111, c, keep
+            out[i * c + j] = src[(i * s0 + j * s1) // isz]
+
+
+@njit(**JIT)
+def _gemm(m, n, k, a, ta, lda, b, tb, ldb, c, ldc, isz):
+    # at one BLAS thread (the usual case in a loop) a small product needs no setup at all
+    small = m * n * k < SMALL_GEMM and _threads() > 1
+    if small:
+        prev = _threads_local(1)
+    if isz == 8:
+        _dgemm(101, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
+    else:
+        _sgemm(101, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
+    if small:
+        _threads_local(prev)
 
 
 @njit(**JIT)
@@ -197,20 +215,21 @@ def _product(m, n, k, a, a0, a1, b, b0, b1, c, ldc, isz, z):
         if a0 == isz and a1 == m * isz:
             thin(farray(_ptr(a, z), (m, k)), carray(_ptr(b, z), (k, n)), carray(out, (m, n)))
             return
-    a, ta, lda, keep_a = _operand(a, m, k, a0, a1, isz, z)
-    b, tb, ldb, keep_b = _operand(b, k, n, b0, b1, isz, z)
-    # at one BLAS thread (the usual case in a loop) a small product needs no setup at all
-    small = m * n * k < SMALL_GEMM and _threads() > 1
-    if small:
-        prev = _threads_local(1)
-    if isz == 8:
-        _dgemm(101, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
-    else:
-        _sgemm(101, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
-    if small:
-        _threads_local(prev)
-    if keep_a.size + keep_b.size < 0:  # the copies live until BLAS has read them
-        print(keep_a, keep_b)
+    ta, lda = _layout(m, k, a0, a1, isz)
+    tb, ldb = _layout(k, n, b0, b1, isz)
+    if ta >= 0 and tb >= 0:  # the usual case (every step of a scan): nothing allocated
+        _gemm(m, n, k, a, ta, lda, b, tb, ldb, c, ldc, isz)
+        return
+    size_a = (m * k * isz + 7) // 8  # C-ordered copies of what BLAS cannot read (8-aligned)
+    keep = np.empty(size_a + (k * n * isz + 7) // 8 + 1, np.float64)
+    if ta < 0:
+        _copy(a, m, k, a0, a1, isz, z, keep.ctypes.data)
+        a, ta, lda = keep.ctypes.data, 111, k
+    if tb < 0:
+        _copy(b, k, n, b0, b1, isz, z, keep.ctypes.data + 8 * size_a)
+        b, tb, ldb = keep.ctypes.data + 8 * size_a, 111, n
+    _gemm(m, n, k, a, ta, lda, b, tb, ldb, c, ldc, isz)
+    keep[0] = 0.0  # (the copies live until BLAS has read them)
 
 
 _RAW = types.void(*[types.intp] * 11)  # m n k, a a0 a1, b b0 b1, c ldc
