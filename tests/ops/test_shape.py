@@ -74,6 +74,21 @@ def test_reshape_size_mismatch_names_shapes_and_line():
         run([x], x.reshape((5, 2)), M)
 
 
+@pytest.mark.parametrize("mode", ["NUMPY", "NUMBA"])
+def test_reshape_to_shapes_known_only_when_called(mode):
+    """A shape given at call time: one -1 is the rest, as in NumPy; anything else that does
+    not hold the elements is refused (each backend resolves the sizes its own way)."""
+    x, s = T.dmatrix("x"), T.lvector("s")
+    f = symrnn.function([x, s], x.reshape(s, ndim=3) * 2, mode=mode)
+    a = np.arange(24.0).reshape(4, 6)
+    for shp in ([2, 3, 4], [-1, 3, 4], [2, -1, 4], [2, 3, -1], [1, 24, 1]):
+        np.testing.assert_array_equal(f(a, shp), 2 * a.reshape(shp))
+    np.testing.assert_array_equal(f(np.zeros((0, 6)), [-1, 3, 2]).shape, (0, 3, 2))
+    for bad in ([5, 3, 4], [-1, -1, 4], [-2, -3, 4], [0, -1, 4], [2, 3, 5], [-24, -1, 1]):
+        with pytest.raises(ValueError, match=r"Reshape.*\(4, 6\)"):
+            f(a, bad)
+
+
 def test_transpose_dimshuffle_and_T():
     check_op(lambda x: x.T, [M], lambda x: x.T)
     check_op(lambda x: T.transpose(x, (1, 2, 0)), [X3], lambda x: np.transpose(x, (1, 2, 0)))

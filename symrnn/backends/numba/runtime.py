@@ -11,6 +11,7 @@ import llvmlite.binding as ll
 import numpy as np
 from numba import carray, farray, njit, types
 from numba.core.extending import intrinsic
+from numba.cpython.unsafe.tuple import tuple_setitem
 
 from symrnn.backends import openblas
 from symrnn.compile import numba_load
@@ -351,6 +352,23 @@ def astype(x, dtype):
 def reshaped(x, shape):
     """``np.ascontiguousarray(x).reshape(shape)``."""
     return np.ascontiguousarray(x).reshape(shape)
+
+
+@njit(**JIT)
+def reshape_sizes(sizes, total):
+    """``sizes`` for ``total`` elements with a -1 entry made whole (NumPy's reshape); its
+    first entry is -1 when there is no such shape. One call instead of a dozen lines per
+    Reshape, which took numba ~0.15 s each to compile."""
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    for i in range(len(sizes)):
+        if sizes[i] == -1 and known != 0:
+            sizes = tuple_setitem(sizes, i, total // known)
+    n = 1
+    for s in sizes:
+        n = n * s if s >= 0 else -1
+    return sizes if n == total and n >= 0 else tuple_setitem(sizes, 0, -1)
 
 
 @njit(**JIT)

@@ -51,18 +51,11 @@ def _reshape(op, node, ctx):
     for s, e in zip(sizes, _entries(ctx, shp, op.ndim)):
         ctx.line(f"{s} = np.int64({e})")
     size = " * ".join(ctx.shape(x, d) for d in range(x.type.ndim)) or "1"
-    total = ctx.fresh("m")
-    ctx.line(f"{total} = {size}")
     if sizes:
-        known = ctx.fresh("m")
-        ctx.line(f"{known} = 1")
-        for s in sizes:
-            ctx.line(f"{known} *= {s} if {s} != -1 else 1")
-        for s in sizes:
-            with ctx.block(f"if {s} == -1 and {known} != 0:"):
-                ctx.line(f"{s} = {total} // {known}")
-        ctx.check(f"{' * '.join(sizes)} == {total} and min({', '.join(sizes)}, 0) >= 0",
-                  node, "ValueError")
+        whole = ctx.fresh("m")
+        ctx.line(f"{whole} = rt.reshape_sizes({tuple_text(sizes)}, {size})")
+        ctx.check(f"{whole}[0] >= 0", node, "ValueError")
+        sizes = [whole]
     name = ctx.fresh("v")
     src = ctx.name(x)
     if x.type.ndim == 0:
@@ -70,7 +63,7 @@ def _reshape(op, node, ctx):
     elif op.ndim == 0:
         ctx.line(f"{name} = {src}.ravel()[0]")
     else:
-        ctx.line(f"{name} = np.ascontiguousarray({src}).reshape({tuple_text(sizes)})")
+        ctx.line(f"{name} = np.ascontiguousarray({src}).reshape({sizes[0]})")
     ctx.define(out, name, alias=id(x) in ctx.alias)
 
 
