@@ -13,7 +13,6 @@ import linecache
 import os
 import sys
 
-import networkx as nx
 import numpy as np
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -206,24 +205,42 @@ def graph_inputs(outputs, blockers=()):
 def toposort(outputs, blockers=()):
     """The Apply nodes computing ``outputs``, each after the nodes it reads.
 
-    The order is deterministic: networkx's topological sort of a DiGraph whose
-    nodes were inserted in a depth-first order from the outputs.
+    The order is deterministic: networkx's topological sort (generation by generation,
+    Kahn's algorithm) of a DiGraph whose nodes and edges were inserted in a depth-first
+    order from the outputs; tests/test_graph.py checks it against networkx itself. Not
+    networkx: importing it takes 0.12 s of every start, and a function() sorts its graph
+    a few hundred times (0.05 s more through networkx).
     """
     blockers = set(map(id, blockers))
-    g = nx.DiGraph()
-    seen = set()
+    children, indegree = {}, {}  # insertion-ordered, as a DiGraph's nodes and adjacency
     stack = [v.owner for v in reversed(outputs) if v.owner is not None and id(v) not in blockers]
+    seen = set()
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        g.add_node(node)
+        children.setdefault(id(node), (node, {}))
         for inp in node.inputs:
             if inp.owner is not None and id(inp) not in blockers:
-                g.add_edge(inp.owner, node)
+                kids = children.setdefault(id(inp.owner), (inp.owner, {}))[1]
+                if id(node) not in kids:
+                    kids[id(node)] = node
+                    indegree[id(node)] = indegree.get(id(node), 0) + 1
                 stack.append(inp.owner)
-    return list(nx.topological_sort(g))
+    ready = [n for k, (n, _) in children.items() if k not in indegree]
+    order = []
+    while ready:
+        order += ready
+        generation, ready = ready, []
+        for node in generation:
+            for k, child in children[id(node)][1].items():
+                indegree[k] -= 1
+                if indegree[k] == 0:
+                    ready.append(child)
+    if len(order) != len(children):
+        raise ValueError("toposort: the graph has a cycle")
+    return order
 
 
 def clients(outputs, blockers=()):

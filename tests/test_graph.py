@@ -37,6 +37,45 @@ def test_toposort_ancestors_and_inputs():
     assert h in ancestors([out])
 
 
+def _networkx_order(outputs, blockers=()):
+    """The order toposort promises: networkx's topological sort of the DiGraph built
+    depth-first from the outputs (what toposort used before it stopped importing networkx)."""
+    import networkx as nx
+    stop, g, seen = set(map(id, blockers)), nx.DiGraph(), set()
+    stack = [v.owner for v in reversed(outputs) if v.owner is not None and id(v) not in stop]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            g.add_node(node)
+            for i in node.inputs:
+                if i.owner is not None and id(i) not in stop:
+                    g.add_edge(i.owner, node)
+                    stack.append(i.owner)
+    return list(nx.topological_sort(g))
+
+
+def test_toposort_keeps_networkx_order_on_random_and_scan_graphs():
+    """The order names the generated code and its cache entries: it must not change."""
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        vs = [T.dvector(f"x{k}") for k in range(3)]
+        for _ in range(int(rng.integers(5, 40))):
+            a, b = (vs[int(k)] for k in rng.integers(0, len(vs), 2))
+            vs.append([T.add, T.mul, T.maximum][int(rng.integers(3))](a, b)
+                      if rng.random() < 0.8 else T.tanh(a))
+        outs = [vs[int(k)] for k in rng.integers(3, len(vs), int(rng.integers(1, 4)))]
+        blockers = [vs[int(k)] for k in rng.integers(3, len(vs), int(rng.integers(0, 2)))]
+        assert [id(n) for n in toposort(outs, blockers)] == \
+            [id(n) for n in _networkx_order(outs, blockers)]
+    x, w = T.dmatrix("x"), T.dmatrix("w")
+    h, _ = symrnn.scan(lambda xt, h: T.tanh(T.dot(h, w) + xt), sequences=x,
+                       outputs_info=T.zeros_like(x[0]))
+    cost = h.sum()
+    outs = [cost] + symrnn.grad(cost, [x, w])
+    assert [id(n) for n in toposort(outs)] == [id(n) for n in _networkx_order(outs)]
+
+
 def test_clone_replace_rebuilds_types():
     x, y = T.dvector("x"), T.fvector("y")
     out = T.exp(x) * 2

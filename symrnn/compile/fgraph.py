@@ -40,8 +40,10 @@ class FunctionGraph:
             if old.type != new.type:
                 raise TypeError(f"FunctionGraph.replace: {old} ({old.type}) cannot be "
                                 f"replaced by {new} ({new.type})")
-        for node in self.toposort():
-            node.inputs = [repl.get(v, v) for v in node.inputs]
+        inputs = set(map(id, self.inputs))
+        for v in ancestors(self.outputs, blockers=self.inputs):  # (no order needed)
+            if v.owner is not None and id(v) not in inputs:
+                v.owner.inputs = [repl.get(i, i) for i in v.owner.inputs]
         self.outputs = [repl.get(v, v) for v in self.outputs]
 
     def __repr__(self):
