@@ -360,16 +360,78 @@ def test_more_compilers_start_only_after_the_first_call(cold, monkeypatch):
     started = []
     monkeypatch.setattr(background, "start", lambda workers=None: started.append(workers))
 
-    class Running:
-        state = "running"
     x = T.vector("x")
     fg = theano.function([x], x * 2, mode="NUMPY").maker.fgraph
     compiled = lambda v: None  # noqa: E731
     compiled.source = ""
-    switch = background.Switch(fg, compiled, lambda: None, Running(), "f", grow=2)
+    running = background.Job(1, cost=1e9)  # (due so late that no call waits for it)
+    switch = background.Switch(fg, compiled, lambda: None, running, "f", grow=2)
     assert started == []
     assert np.allclose(switch([np.arange(3.0)])[0], [0, 2, 4])
     assert started == [2]
     switch([np.arange(3.0)])
     assert started == [2]
+    switch.timer.cancel()
+
+
+def _slow_switch(monkeypatch, job, numpy_s=0.3, cores=1):
+    """A Switch over ``job`` whose NumPy calls take ``numpy_s``, on ``cores`` cores, with
+    one worker busy; (switch, the backends that ran each call)."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+
+    class Busy:
+        lock = type("Locked", (), {"locked": lambda self: True})()
+    monkeypatch.setattr(background, "_slots", [Busy()])
+    x = T.vector("x")
+    fg = theano.function([x], x * 2, mode="NUMPY").maker.fgraph
+    ran = []
+    compiled = lambda v: ran.append("numba") or [v[0] * 2]  # noqa: E731
+    compiled.source = ""
+    switch = background.Switch(fg, compiled, lambda: None, job, "f")
+    run_numpy = switch._run_reference
+
+    def slow(values):
+        time.sleep(numpy_s)
+        ran.append("numpy")
+        return run_numpy(values)
+    monkeypatch.setattr(switch, "_run_reference", slow)
+    return switch, ran
+
+
+def test_a_call_waits_for_a_compile_due_within_a_few_numpy_calls(monkeypatch):
+    """The workers have every core and the compile is due before a few NumPy calls would
+    end: the call waits for it and runs the compiled code (NumPy would have slowed the
+    compile down); the first call still runs on NumPy at once."""
+    job = background.Job(1, cost=0.6)
+    switch, ran = _slow_switch(monkeypatch, job)
+    switch([np.arange(3.0)])
+    threading_timer = __import__("threading").Timer(0.2, job.finish_task, kwargs={"cost": 0.6})
+    threading_timer.start()
+    t = time.time()
+    np.testing.assert_allclose(switch([np.arange(3.0)])[0], [0, 2, 4])
+    assert ran == ["numpy", "numba"] and time.time() - t < 1.0
+
+
+def test_a_call_runs_on_numpy_when_the_compile_is_far_or_a_core_is_free(monkeypatch):
+    """A compile due long after a few NumPy calls, or workers leaving a core free with the
+    compile due after the NumPy call would end: the call runs on NumPy without waiting."""
+    for cost, cores in ((100.0, 1), (2.0, 2)):
+        switch, ran = _slow_switch(monkeypatch, background.Job(1, cost=cost), cores=cores)
+        switch([np.arange(3.0)])
+        t = time.time()
+        switch([np.arange(3.0)])
+        assert ran == ["numpy", "numpy"] and time.time() - t < 0.6
+        switch.timer.cancel()
+
+
+def test_a_late_compile_is_waited_for_a_few_numpy_calls_at_most(monkeypatch):
+    """The estimate was wrong (the compile is due but not done): the call waits at most
+    WAIT_CALLS NumPy calls' time, then runs on NumPy, and the program goes on."""
+    switch, ran = _slow_switch(monkeypatch, background.Job(1, cost=0.1), numpy_s=0.1)
+    switch([np.arange(3.0)])
+    t = time.time()
+    switch([np.arange(3.0)])
+    took = time.time() - t
+    assert ran == ["numpy", "numpy"]
+    assert 0.1 * background.WAIT_CALLS < took < 0.1 * background.WAIT_CALLS + 2
     switch.timer.cancel()

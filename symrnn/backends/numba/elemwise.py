@@ -15,15 +15,10 @@ _UNARY_NP = ("exp", "log", "log1p", "expm1", "log2", "log10", "sqrt", "sin", "co
 
 # name -> function(args as expressions, output dtype) -> expression
 SCALAR = {
-    "add": lambda a, d: f"({a[0]} + {a[1]})",
-    "sub": lambda a, d: f"({a[0]} - {a[1]})",
-    "mul": lambda a, d: f"({a[0]} * {a[1]})",
-    "true_div": lambda a, d: f"({a[0]} / {a[1]})",
     "int_div": lambda a, d: (f"rt.int_div({a[0]}, {a[1]})" if d.startswith(_INT)
                              else f"({a[0]} // {a[1]})"),
     "mod": lambda a, d: (f"rt.int_mod({a[0]}, {a[1]})" if d.startswith(_INT)
                          else f"({a[0]} % {a[1]})"),
-    "pow": lambda a, d: f"({a[0]} ** {a[1]})",
     "maximum": lambda a, d: f"rt.maximum({a[0]}, {a[1]})",
     "minimum": lambda a, d: f"rt.minimum({a[0]}, {a[1]})",
     "neg": lambda a, d: f"(-{a[0]})",
@@ -33,15 +28,6 @@ SCALAR = {
     "sigmoid": lambda a, d: f"rt.sigmoid32({a[0]})" if d == "float32" else f"rt.sigmoid({a[0]})",
     "tanh": lambda a, d: f"rt.tanh32({a[0]})" if d == "float32" else f"np.tanh({a[0]})",
     "softplus": lambda a, d: f"rt.softplus({a[0]})",
-    "eq": lambda a, d: f"({a[0]} == {a[1]})",
-    "neq": lambda a, d: f"({a[0]} != {a[1]})",
-    "lt": lambda a, d: f"({a[0]} < {a[1]})",
-    "le": lambda a, d: f"({a[0]} <= {a[1]})",
-    "gt": lambda a, d: f"({a[0]} > {a[1]})",
-    "ge": lambda a, d: f"({a[0]} >= {a[1]})",
-    "and_": lambda a, d: f"({a[0]} & {a[1]})",
-    "or_": lambda a, d: f"({a[0]} | {a[1]})",
-    "xor": lambda a, d: f"({a[0]} ^ {a[1]})",
     "invert": lambda a, d: f"(not {a[0]})" if d == "bool" else f"(~{a[0]})",
     "switch": lambda a, d: f"({a[1]} if {a[0]} else {a[2]})",
     "second": lambda a, d: a[1],
@@ -50,6 +36,10 @@ SCALAR = {
 }
 for _n in _UNARY_NP:
     SCALAR[_n] = (lambda n: lambda a, d: f"np.{n}({a[0]})")(_n)
+for _n, _o in (("add", "+"), ("sub", "-"), ("mul", "*"), ("true_div", "/"), ("pow", "**"),
+               ("eq", "=="), ("neq", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"),
+               ("ge", ">="), ("and_", "&"), ("or_", "|"), ("xor", "^")):  # infix
+    SCALAR[_n] = (lambda o: lambda a, d: f"({a[0]} {o} {a[1]})")(_o)
 
 _BOOL_RESULT = ("eq", "neq", "lt", "le", "gt", "ge", "isnan", "isinf")
 
