@@ -12,6 +12,7 @@ from helpers import assert_close
 
 nb = pytest.importorskip("symrnn.backends.numba")
 cut = pytest.importorskip("symrnn.backends.numba.cut")
+background = pytest.importorskip("symrnn.backends.numba.background")
 R = np.random.default_rng(7)
 
 
@@ -121,14 +122,13 @@ def test_cut_around_a_nested_scan_and_its_gradient(monkeypatch, foreground):
     _check_nothing_copied(f, calls)
 
 
-def test_pieces_are_shared_between_this_process_and_the_workers():
-    class Piece:
-        def __init__(self, lines):
-            self.source = "x\n" * lines
-    pieces = [Piece(n) for n in (86, 85, 148, 106, 241)]  # W3's
-    here, there = cut.share(pieces, 1)
-    assert here[0] is pieces[4]  # the largest, here: no worker needed for it
-    mine, theirs = (sum(p.source.count("\n") for p in side) for side in (here, there))
-    assert abs(mine - theirs) <= 86 and set(here + there) == set(pieces)
-    here, there = cut.share(pieces[:2], 3)  # more workers than pieces: one each
-    assert len(here) == len(there) == 1
+def test_the_pieces_are_taken_one_by_one_by_whoever_is_free():
+    """Foreground, this process compiles a cut graph's largest piece, and the others are
+    taken one at a time, the largest first, by this process and the worker threads alike
+    (background.take): nothing is compiled twice and no one idles while pieces wait."""
+    tasks = [dict(name=n, cost=c) for n, c in (("big", 3.0), ("mid", 1.0), ("small", 0.5))]
+    job = background.Job(len(tasks), 4.5)
+    job.pending.extend(enumerate(tasks))
+    assert [background.take(job)[1]["name"] for _ in range(2)] == ["big", "mid"]
+    job.finish_task("a worker failed")
+    assert background.take(job) is None  # a failed job: the rest compiles in the foreground

@@ -345,12 +345,14 @@ def _when_compiled(fgraph, thunk, segments):
         timer = background.notice(f"numba compiles {label} in the foreground ("
                                   f"{len(unique)} piece{'s' * (len(unique) > 1)})")
         try:
-            if parallel:  # the pieces of a cut graph: here and in worker processes at once
-                cores = os.cpu_count() or 2
-                here, there = cut.share(unique, cores - 1)
-                job = background.submit([s.task() for s in there], cores - 1)
-                for s in here:
-                    s.ready()
+            if parallel:  # the pieces of a cut graph, here and in worker processes at once,
+                # the largest first, each taken by whoever is free (a worker starts later)
+                order = sorted(unique, key=lambda s: -s.source.count("\n"))
+                job = background.submit([s.task() for s in order[1:]], (os.cpu_count() or 2) - 1)
+                order[0].ready()
+                for k, task in iter(lambda: background.take(job), None):
+                    order[1 + k].ready()
+                    job.finish_task(cost=task["cost"])
                 job.ended.wait()
             for s in missing:  # from the disk cache, else compiled here
                 s.ready()

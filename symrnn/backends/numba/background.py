@@ -21,6 +21,7 @@ function() starts the workers (numba_start.py) before it imports numba and rewri
 graph, so that a worker's start-up overlaps them; a worker still idle then does numba's
 once-per-process set-up (warm.py) before its first task arrives.
 """
+import collections
 import json
 import os
 import queue
@@ -69,6 +70,7 @@ class Job:
         self.left, self.state, self.error = n_tasks, "running", None
         self.cost, self.progress = cost, time.perf_counter()  # compile seconds left, from
         self.cancelled = False  # the function is gone: its tasks not yet started are skipped
+        self.pending = collections.deque()  # (index, task) that no one has started
         self.started = time.perf_counter()
         self.ended = threading.Event()
         self._lock = threading.Lock()
@@ -107,11 +109,19 @@ def submit(tasks, workers=None):
     """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...]) in up to
     ``workers`` (WORKERS) processes at once."""
     job = Job(len(tasks), sum(t.get("cost", 0.0) for t in tasks))
+    job.pending.extend(enumerate(tasks))
     with _lock:
         _ensure_slots(workers or WORKERS)
-    for task in tasks:
-        _tasks.put((job, task))
+    for _ in tasks:
+        _tasks.put(job)  # (a worker thread takes the job's next pending task)
     return job
+
+
+def take(job):
+    """(index, task) of the first of ``job``'s tasks that no worker has started, now the
+    caller's, who compiles it and calls ``job.finish_task``; None when none is left."""
+    with job._lock:
+        return job.pending.popleft() if job.pending and job.state == "running" else None
 
 
 def _ensure_slots(n):
@@ -152,9 +162,10 @@ class _Slot:
 
 def _serve(slot):
     while True:
-        job, task = _tasks.get()
-        if job.cancelled or job.state != "running":
+        job = _tasks.get()
+        if job.cancelled or (got := take(job)) is None:
             continue
+        task = got[1]
         with slot.lock:
             line = ""
             try:

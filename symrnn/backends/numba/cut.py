@@ -123,19 +123,3 @@ def liveness(runs, outputs):
         plan.append((needs, handed, set(wanted)))
         wanted = (wanted - made) | {id(v) for v in needs}
     return plan[::-1]
-
-
-def share(pieces, workers):
-    """(the pieces to compile here, those for ``workers`` worker processes): the largest
-    first, each to whichever side has less to do (source lines per process), so that this
-    process, idle otherwise, compiles beside the workers and a lone large piece (a
-    model's backward scan) costs no worker's start."""
-    here, there, mine, theirs = [], [], 0, 0
-    for p in sorted(pieces, key=lambda p: -p.source.count("\n")):
-        if mine <= theirs / max(workers, 1):
-            here.append(p)
-            mine += p.source.count("\n")
-        else:
-            there.append(p)
-            theirs += p.source.count("\n")
-    return here, there
