@@ -59,9 +59,8 @@ def _plan(op):
     plan = plan_scan(op, _elementwise, SUPPORTED.__contains__)
     if not isinstance(plan, ScanPlan) or plan.ndim == 0 or not (op.n_rec or plan.states):
         return None
-    if any(leaf.kind == "const" for leaf in plan.leaves):
-        return None  # an array constant: the generated function does not receive it
-    if any(any(o.type.broadcastable) for o in plan.kernel_outputs()):
+    if any(leaf.kind == "const" for leaf in plan.leaves) or any(  # (an array constant:
+            any(o.type.broadcastable) for o in plan.kernel_outputs()):  # not an argument)
         return None
     for inc, _, invariant in plan.acc.values():
         if any(isinstance(v, Constant) and np.size(v.data) > 1 for n in toposort([inc])
@@ -257,6 +256,13 @@ def _body(ctx, plan, leaves, idx, t, bufs, maps, states, sums, op):
         ctx.line(f"{s}[{at}] += {val(e)}")
 
 
+def _zeros(v):
+    """Whether ``v`` is zeros by construction (a constant, or a fill of one)."""
+    fill = getattr(getattr(v.owner, "op", None), "scalar_op", None)
+    c = scalar_constant(v.owner.inputs[1] if getattr(fill, "name", "") == "second" else v)
+    return c is not None and not np.any(c.data)
+
+
 def _accumulators(op, node, plan, ctx, n, sums, carries, nonseqs):
     """Emit each accumulated carry's final value: init + its linear rest on the term sums."""
     c_in, w_in = op.split_inner()[2:]
@@ -279,7 +285,9 @@ def _accumulators(op, node, plan, ctx, n, sums, carries, nonseqs):
         ctx.define(init, ctx.name(carries[c]), alias=id(carries[c]) in ctx.alias)
         blockers.append(init)
         add = op.inner_outputs[op.n_rec + op.n_nit + c].owner.op
-        finals.append((c, add(init, clone_replace([inc], repl)[0])))
+        rest = clone_replace([inc], repl)[0]  # (a zero init, a gradient's: no loop adding it)
+        finals.append((c, rest if _zeros(carries[c]) and rest.type == init.type
+                       else add(init, rest)))
     fg = FunctionGraph(blockers, [f for _, f in finals])
     outer_clients, ctx.clients = ctx.clients, fg.clients()
     with ctx.scope():  # the op's inner placeholders are named only here
