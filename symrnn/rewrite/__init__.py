@@ -48,4 +48,4 @@ def rewrite_graph(fgraph, mode, skip=()):
     return fgraph
 
 
-from symrnn.rewrite import basic, scan, scan_hoist, fusion  # noqa: E402,F401  (in order)
+from symrnn.rewrite import basic, scan, scan_hoist, fusion, subtensor  # noqa: E402,F401  (in order)
