@@ -127,8 +127,7 @@ def test_the_pieces_are_taken_one_by_one_by_whoever_is_free():
     taken one at a time, the largest first, by this process and the worker threads alike
     (background.take): nothing is compiled twice and no one idles while pieces wait."""
     tasks = [dict(name=n, cost=c) for n, c in (("big", 3.0), ("mid", 1.0), ("small", 0.5))]
-    job = background.Job(len(tasks), 4.5)
-    job.pending.extend(enumerate(tasks))
+    job = background.Job(tasks)
     assert [background.take(job)[1]["name"] for _ in range(2)] == ["big", "mid"]
     job.finish_task("a worker failed")
     assert background.take(job) is None  # a failed job: the rest compiles in the foreground

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -354,40 +355,27 @@ def test_a_warm_cache_function_does_not_wait_for_its_compiler(cold, monkeypatch)
             p.wait()
 
 
-def test_more_compilers_start_only_after_the_first_call(cold, monkeypatch):
-    """A cut graph's pieces compile on every core, but a second compiler starts only once
-    the first call (on NumPy, on this core) has run: before, it slowed that call down."""
-    started = []
-    monkeypatch.setattr(background, "start", lambda workers=None: started.append(workers))
+class _Piece:
+    """A stand-in for a compiled piece (a Segment): ``ready()`` takes ``seconds``."""
 
-    x = T.vector("x")
-    fg = theano.function([x], x * 2, mode="NUMPY").maker.fgraph
-    compiled = lambda v: None  # noqa: E731
-    compiled.source = ""
-    running = background.Job(1, cost=1e9)  # (due so late that no call waits for it)
-    switch = background.Switch(fg, compiled, lambda: None, running, "f", grow=2)
-    assert started == []
-    assert np.allclose(switch([np.arange(3.0)])[0], [0, 2, 4])
-    assert started == [2]
-    switch([np.arange(3.0)])
-    assert started == [2]
-    switch.timer.cancel()
+    def __init__(self, seconds=0.05):
+        self.seconds, self.compiled_here = seconds, False
+
+    def ready(self):
+        time.sleep(self.seconds)
+        self.compiled_here = True
 
 
-def _slow_switch(monkeypatch, job, numpy_s=0.3, cores=1):
-    """A Switch over ``job`` whose NumPy calls take ``numpy_s``, on ``cores`` cores, with
-    one worker busy; (switch, the backends that ran each call)."""
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
-
-    class Busy:
-        lock = type("Locked", (), {"locked": lambda self: True})()
-    monkeypatch.setattr(background, "_slots", [Busy()])
+def _slow_switch(monkeypatch, job, pieces=(), numpy_s=0.3):
+    """A Switch over ``job`` whose NumPy calls take ``numpy_s``, with no worker busy;
+    (switch, the backends that ran each call)."""
+    monkeypatch.setattr(background, "_slots", [])
     x = T.vector("x")
     fg = theano.function([x], x * 2, mode="NUMPY").maker.fgraph
     ran = []
     compiled = lambda v: ran.append("numba") or [v[0] * 2]  # noqa: E731
     compiled.source = ""
-    switch = background.Switch(fg, compiled, lambda: None, job, "f")
+    switch = background.Switch(fg, compiled, lambda: None, job, "f", list(pieces))
     run_numpy = switch._run_reference
 
     def slow(values):
@@ -398,25 +386,36 @@ def _slow_switch(monkeypatch, job, numpy_s=0.3, cores=1):
     return switch, ran
 
 
-def test_a_call_waits_for_a_compile_due_within_a_few_numpy_calls(monkeypatch):
-    """The workers have every core and the compile is due before a few NumPy calls would
-    end: the call waits for it and runs the compiled code (NumPy would have slowed the
-    compile down); the first call still runs on NumPy at once."""
-    job = background.Job(1, cost=0.6)
+def test_a_waiting_call_compiles_the_pieces_no_worker_has_started(monkeypatch):
+    """After the first call (on NumPy at once), a call whose compile is due within a few
+    NumPy calls compiles the pieces no worker has taken here (numba is loaded: no start-up
+    to pay) and then runs the compiled code."""
+    piece = _Piece()
+    switch, ran = _slow_switch(monkeypatch, background.Job([dict(cost=0.6)]), [piece])
+    switch([np.arange(3.0)])
+    assert ran == ["numpy"] and not piece.compiled_here
+    np.testing.assert_allclose(switch([np.arange(3.0)])[0], [0, 2, 4])
+    assert ran == ["numpy", "numba"] and piece.compiled_here
+
+
+def test_a_call_waits_for_a_worker_due_before_a_numpy_call_would_end(monkeypatch):
+    job = background.Job([dict(cost=0.2)])
+    assert background.take(job)[0] == 0  # a worker has it
     switch, ran = _slow_switch(monkeypatch, job)
     switch([np.arange(3.0)])
-    threading_timer = __import__("threading").Timer(0.2, job.finish_task, kwargs={"cost": 0.6})
-    threading_timer.start()
+    threading.Timer(0.1, job.finish_task, kwargs={"cost": 0.2}).start()
     t = time.time()
-    np.testing.assert_allclose(switch([np.arange(3.0)])[0], [0, 2, 4])
+    switch([np.arange(3.0)])
     assert ran == ["numpy", "numba"] and time.time() - t < 1.0
 
 
-def test_a_call_runs_on_numpy_when_the_compile_is_far_or_a_core_is_free(monkeypatch):
-    """A compile due long after a few NumPy calls, or workers leaving a core free with the
-    compile due after the NumPy call would end: the call runs on NumPy without waiting."""
-    for cost, cores in ((100.0, 1), (2.0, 2)):
-        switch, ran = _slow_switch(monkeypatch, background.Job(1, cost=cost), cores=cores)
+def test_a_call_runs_on_numpy_when_the_compile_is_far(monkeypatch):
+    """A compile due long after a few NumPy calls (or, all of it in workers' hands, after
+    the NumPy call would end): the call runs on NumPy without waiting."""
+    taken = background.Job([dict(cost=2.0)])
+    background.take(taken)
+    for job in (background.Job([dict(cost=100.0)]), taken):
+        switch, ran = _slow_switch(monkeypatch, job, [_Piece()])
         switch([np.arange(3.0)])
         t = time.time()
         switch([np.arange(3.0)])
@@ -427,7 +426,9 @@ def test_a_call_runs_on_numpy_when_the_compile_is_far_or_a_core_is_free(monkeypa
 def test_a_late_compile_is_waited_for_a_few_numpy_calls_at_most(monkeypatch):
     """The estimate was wrong (the compile is due but not done): the call waits at most
     WAIT_CALLS NumPy calls' time, then runs on NumPy, and the program goes on."""
-    switch, ran = _slow_switch(monkeypatch, background.Job(1, cost=0.1), numpy_s=0.1)
+    job = background.Job([dict(cost=0.1)])
+    background.take(job)  # a worker has it, and never ends
+    switch, ran = _slow_switch(monkeypatch, job, numpy_s=0.1)
     switch([np.arange(3.0)])
     t = time.time()
     switch([np.arange(3.0)])
@@ -435,3 +436,26 @@ def test_a_late_compile_is_waited_for_a_few_numpy_calls_at_most(monkeypatch):
     assert ran == ["numpy", "numpy"]
     assert 0.1 * background.WAIT_CALLS < took < 0.1 * background.WAIT_CALLS + 2
     switch.timer.cancel()
+
+
+def test_compiling_here_takes_only_pieces_due_in_time_and_a_failure_fails_the_job(
+        monkeypatch):
+    monkeypatch.setattr(background, "_tasks", __import__("queue").Queue())  # (no worker)
+    big, small = _Piece(), _Piece()
+    job = background.Job([dict(cost=50.0), dict(cost=0.2)])
+    background.compile_here(job, [big, small], time.perf_counter() + 1.0)
+    assert small.compiled_here and not big.compiled_here and job.state == "running"
+
+    class Interrupted:
+        def ready(self):
+            raise KeyboardInterrupt  # Ctrl-C in a notebook, caught there: the piece goes back
+    with pytest.raises(KeyboardInterrupt):
+        background.compile_here(job, [Interrupted(), small])
+    assert [i for i, _ in job.pending] == [0] and job.state == "running"
+    assert background._tasks.get_nowait() is job  # a worker may take it
+
+    class Broken:
+        def ready(self):
+            raise RuntimeError("numba failed")
+    background.compile_here(job, [Broken(), small])
+    assert job.state == "failed" and "numba failed" in job.error

@@ -84,6 +84,9 @@ def test_reshape_to_shapes_known_only_when_called(mode):
     for shp in ([2, 3, 4], [-1, 3, 4], [2, -1, 4], [2, 3, -1], [1, 24, 1]):
         np.testing.assert_array_equal(f(a, shp), 2 * a.reshape(shp))
     np.testing.assert_array_equal(f(np.zeros((0, 6)), [-1, 3, 2]).shape, (0, 3, 2))
+    for bad in ([-2, 0, 3], [0, -3, -1]):  # a negative size, however many elements
+        with pytest.raises(ValueError, match=r"Reshape.*\(0, 6\)"):
+            f(np.zeros((0, 6)), bad)
     for bad in ([5, 3, 4], [-1, -1, 4], [-2, -3, 4], [0, -1, 4], [2, 3, 5], [-24, -1, 1]):
         with pytest.raises(ValueError, match=r"Reshape.*\(4, 6\)"):
             f(a, bad)

@@ -154,14 +154,10 @@ def _compile(source, sig):
     return fn
 
 
-def _checked(source, filename, on_disk):
-    """The code of a generated source, once guard.py found nothing in it but generated code."""
-    return guard.checked_code(source, filename, cache=on_disk)
-
-
 def _module(source, fresh=False):
     """The module of a generated source, its ``fn``'s disk cache sealed (sealed.py)."""
-    mod = cache.load_module(source, "numba", _salt(), fresh=fresh, compile_source=_checked)
+    # (its code runs once guard.py found nothing in it but generated code)
+    mod = cache.load_module(source, "numba", _salt(), fresh, guard.checked_code)
     sealed.seal(mod.fn)
     return mod
 
@@ -339,20 +335,18 @@ def _when_compiled(fgraph, thunk, segments):
     if not missing:
         return thunk
     label = getattr(fgraph, "label", None) or "a function"
-    unique = list({(s.source, s.sig): s for s in missing}.values())  # equal pieces: once
+    unique = sorted({(s.source, s.sig): s for s in missing}.values(),  # equal pieces: once,
+                    key=lambda s: -s.source.count("\n"))  # the largest first
 
     def load(parallel=False):
         timer = background.notice(f"numba compiles {label} in the foreground ("
                                   f"{len(unique)} piece{'s' * (len(unique) > 1)})")
         try:
             if parallel:  # the pieces of a cut graph, here and in worker processes at once,
-                # the largest first, each taken by whoever is free (a worker starts later)
-                order = sorted(unique, key=lambda s: -s.source.count("\n"))
-                job = background.submit([s.task() for s in order[1:]], (os.cpu_count() or 2) - 1)
-                order[0].ready()
-                for k, task in iter(lambda: background.take(job), None):
-                    order[1 + k].ready()
-                    job.finish_task(cost=task["cost"])
+                # the largest here, then each taken by whoever is free (a worker starts later)
+                job = background.submit([s.task() for s in unique[1:]], (os.cpu_count() or 2) - 1)
+                unique[0].ready()
+                background.compile_here(job, unique[1:])
                 job.ended.wait()
             for s in missing:  # from the disk cache, else compiled here
                 s.ready()
@@ -363,11 +357,8 @@ def _when_compiled(fgraph, thunk, segments):
         load(parallel=len(unique) > 1 and (os.cpu_count() or 1) > 1 and
              cache.directory("numba") is not None)
         return thunk
-    # the pieces of a cut graph: on every core once the first call (on NumPy, on this core)
-    # has run (the NumPy calls after it are slow anyway)
-    grow = os.cpu_count() if len(unique) > 1 else None
     return background.Switch(fgraph, thunk, load,
-                             background.submit([s.task() for s in unique]), label, grow)
+                             background.submit([s.task() for s in unique]), label, unique)
 
 
 def _segmented(fgraph, runs, inputs, outputs):

@@ -6,8 +6,10 @@ from numba's disk cache and runs it from then on. The calls share nothing but th
 shared variables' values, which every call reads and writes whole, so the switch
 happens between two calls and the state continues as if one backend had run them all.
 After the first call, a call waits for the compile instead when it is due within a few
-NumPy calls' time and the workers have every core (``Switch._worth_waiting``): on a small
-machine NumPy's calls would slow the compile more than they gain.
+NumPy calls' time (``Switch._worth_waiting``), and compiles meanwhile, in this process,
+the pieces no worker has started (``compile_here``): numba's code is typically 5-15x
+faster than NumPy's, so on a small machine NumPy's calls slowed the compile more than
+they gained, and this process, numba loaded, is a compiler with no start-up to pay.
 
 A worker (``python -m symrnn.backends.numba.background``) reads one task per line on
 stdin (a generated source's path in the compile cache, its module name, the argument
@@ -42,7 +44,7 @@ from symrnn.backends import numpy as reference
 
 WORKERS = numba_start.WORKERS  # processes compiling at once
 NOTICE_S = 2.0  # a compile longer than this prints one line
-WAIT_CALLS = 4  # a call waits for a compile due within this many NumPy calls' time
+WAIT_CALLS = 16  # a call waits for a compile due within this many NumPy calls' time
 _tasks = queue.Queue()
 _slots = []  # one _Slot per worker thread
 _pid = os.getpid()  # the process the threads serving _slots run in
@@ -66,27 +68,24 @@ def notice(text, seconds=None):
 class Job:
     """The compile of one function's sources; ``state``: 'running', 'done' or 'failed'."""
 
-    def __init__(self, n_tasks, cost=0.0):
-        self.left, self.state, self.error = n_tasks, "running", None
-        self.cost, self.progress = cost, time.perf_counter()  # compile seconds left, from
+    def __init__(self, tasks):
+        self.left, self.state, self.error = len(tasks), "running", None
+        self.pending = collections.deque(enumerate(tasks))  # (index, task) no one has started
+        self.cost = sum(t.get("cost", 0.0) for t in tasks)  # compile seconds left, roughly,
+        self.progress = self.started = time.perf_counter()  # from the last task's end
         self.cancelled = False  # the function is gone: its tasks not yet started are skipped
-        self.pending = collections.deque()  # (index, task) that no one has started
-        self.started = time.perf_counter()
         self.ended = threading.Event()
         self._lock = threading.Lock()
 
     def finish_task(self, error=None, cost=0.0):
         with self._lock:
             self.cost, self.progress = self.cost - cost, time.perf_counter()
-            if self.state != "running":
-                return
-            if error is not None:
-                self.state, self.error = "failed", error
-            else:
+            if self.state == "running":
                 self.left -= 1
-                self.state = "done" if self.left == 0 else "running"
-            if self.state != "running":
-                self.ended.set()
+                self.state, self.error = ("failed", error) if error is not None else (
+                    "running" if self.left else "done", None)
+                if self.state != "running":
+                    self.ended.set()
 
 
 def start(workers=None):
@@ -108,8 +107,7 @@ def start(workers=None):
 def submit(tasks, workers=None):
     """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...]) in up to
     ``workers`` (WORKERS) processes at once."""
-    job = Job(len(tasks), sum(t.get("cost", 0.0) for t in tasks))
-    job.pending.extend(enumerate(tasks))
+    job = Job(tasks)
     with _lock:
         _ensure_slots(workers or WORKERS)
     for _ in tasks:
@@ -117,11 +115,31 @@ def submit(tasks, workers=None):
     return job
 
 
-def take(job):
-    """(index, task) of the first of ``job``'s tasks that no worker has started, now the
-    caller's, who compiles it and calls ``job.finish_task``; None when none is left."""
+def take(job, within=float("inf")):
+    """(index, task) of the first of ``job``'s tasks that no worker has started and that
+    compiles ``within`` seconds (its estimate), now the caller's, who compiles it and calls
+    ``job.finish_task``; None if there is none."""
     with job._lock:
-        return job.pending.popleft() if job.pending and job.state == "running" else None
+        for k, (index, task) in enumerate(job.pending if job.state == "running" else ()):
+            if task.get("cost", 0.0) <= within:
+                del job.pending[k]
+                return index, task
+
+
+def compile_here(job, pieces, until=float("inf")):
+    """Compile in this process the ``pieces`` (a Segment per task of ``job``) that no worker
+    has started, each estimated to end by ``until`` (perf_counter); a failed piece fails the
+    job (its foreground compile, later, says why)."""
+    while (got := take(job, until - time.perf_counter())) is not None:
+        try:
+            pieces[got[0]].ready()
+        except Exception as e:  # noqa: BLE001  (the job fails: the finish below is a no-op)
+            job.finish_task(f"{type(e).__name__}: {e}"[:2000])
+        except BaseException:  # (Ctrl-C: the piece goes back, to whoever is free)
+            job.pending.appendleft(got)
+            _tasks.put(job)
+            raise
+        job.finish_task(cost=got[1]["cost"])
 
 
 def _ensure_slots(n):
@@ -162,10 +180,9 @@ class _Slot:
 
 def _serve(slot):
     while True:
-        job = _tasks.get()
-        if job.cancelled or (got := take(job)) is None:
+        job = _tasks.get()  # (one of its tasks, unless this process took them all)
+        if job.cancelled or (task := (take(job) or (0, None))[1]) is None:
             continue
-        task = got[1]
         with slot.lock:
             line = ""
             try:
@@ -198,10 +215,10 @@ class Switch:
     missing there); on a failed job it is called at once and a warning says why.
     """
 
-    def __init__(self, fgraph, compiled, load, job, label, grow=None):
+    def __init__(self, fgraph, compiled, load, job, label, pieces=()):
         self.reference = reference.compile_graph(fgraph)
         self.compiled, self.load, self.job, self.label = compiled, load, job, label
-        self.grow = grow  # compiler processes to have once the first call has run
+        self.pieces = pieces  # the job's tasks' Segments: a waiting call compiles some
         self.numpy_s = None  # how long the last call on NumPy took
         self.source = compiled.source
         self.timer = notice(f"numba compiles {label} in the background; until it is ready "
@@ -216,30 +233,32 @@ class Switch:
     def __call__(self, values):
         if self.job is not None:
             if self.job.state == "running" and self._worth_waiting():
-                self.job.ended.wait(WAIT_CALLS * self.numpy_s)
+                until = time.perf_counter() + WAIT_CALLS * self.numpy_s
+                compile_here(self.job, self.pieces, until)  # (with numba loaded, no start-up)
+                self.job.ended.wait(max(0.0, until - time.perf_counter()))
             if self.job.state == "running":
                 t = time.perf_counter()
                 try:
                     return self._run_reference(values)
                 finally:
                     self.numpy_s = time.perf_counter() - t
-                    if self.grow:  # (before, a second compiler slowed the first call down)
-                        start(self.grow)
-                        self.grow = None
             self._switch()
         return self.compiled(values)
 
     def _worth_waiting(self):
         """Whether this call should wait for the compile rather than run on NumPy: when the
-        compile is due before a NumPy call would end, or, where the workers have every core
-        (a NumPy call slows them down), within WAIT_CALLS NumPy calls' time. The first call
-        runs on NumPy at once. Measured on W3 (2 cores, NumPy calls of ~1 s, numba's code
-        ~11x faster): full speed at 5.4 s instead of 7.6 s."""
+        compile is due within WAIT_CALLS NumPy calls' time and some piece waits for a
+        compiler (this process then compiles it), or before a NumPy call would end. The
+        first call runs on NumPy at once. Measured (2-core AMD EPYC, busy, A/B runs): W3
+        (NumPy calls of ~1 s, numba's ~11x faster) at full speed after 5.1-5.2 s instead of
+        6.0-6.6 s, W4 (~0.15 s, ~4x) after 3.3-4.2 s instead of 4.2-4.4 s; the tutorials'
+        --quick runs, which end before their compile, as long as before within noise."""
         if self.numpy_s is None:
             return False
-        busy = sum(s.lock.locked() for s in list(_slots))  # (the seconds left: roughly)
+        helping = bool(self.job.pending)  # this process would compile too
+        busy = sum(s.lock.locked() for s in list(_slots)) + helping  # (the seconds left:)
         left = self.job.cost / max(busy, 1) - (time.perf_counter() - self.job.progress)
-        return left <= (WAIT_CALLS if busy >= (os.cpu_count() or 1) else 1) * self.numpy_s
+        return left <= (WAIT_CALLS if helping else 1) * self.numpy_s
 
     def _switch(self):
         job, self.job = self.job, None

@@ -69,11 +69,6 @@ def _plan(op):
     return plan
 
 
-def _scalar_literal(var):
-    c = scalar_constant(var)
-    return None if c is None else literal(np.asarray(c.data).reshape(()), c.type.dtype)
-
-
 def _source_axis(leaf, d):
     """The axis of the leaf's source that its (shuffled) axis ``d`` reads, or None."""
     for ds in reversed(leaf.shuffles):
@@ -238,7 +233,8 @@ def _body(ctx, plan, leaves, idx, t, bufs, maps, states, sums, op):
             return vals[id(v)]
         if id(v) in by_var:
             return leaves.expr(by_var[id(v)], idx, t)
-        return _scalar_literal(v)
+        c = scalar_constant(v)  # (a one-element constant: a literal)
+        return None if c is None else literal(np.asarray(c.data).reshape(()), c.type.dtype)
     for node in plan.nodes:
         out = node.outputs[0]
         expr = scalar_expr(node.op.scalar_op, [val(v) for v in node.inputs],

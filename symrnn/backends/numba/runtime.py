@@ -359,16 +359,14 @@ def reshape_sizes(sizes, total):
     """``sizes`` for ``total`` elements with a -1 entry made whole (NumPy's reshape); its
     first entry is -1 when there is no such shape. One call instead of a dozen lines per
     Reshape, which took numba ~0.15 s each to compile."""
-    known = 1
+    known, n, bad = 1, 1, False
     for s in sizes:
         known *= s if s != -1 else 1
     for i in range(len(sizes)):
         if sizes[i] == -1 and known != 0:
             sizes = tuple_setitem(sizes, i, total // known)
-    n = 1
-    for s in sizes:
-        n = n * s if s >= 0 else -1
-    return sizes if n == total and n >= 0 else tuple_setitem(sizes, 0, -1)
+        n, bad = n * sizes[i], bad or sizes[i] < 0
+    return tuple_setitem(sizes, 0, -1) if bad or n != total else sizes
 
 
 @njit(**JIT)
