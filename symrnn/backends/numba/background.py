@@ -231,21 +231,21 @@ class Switch:
         return self.job is not None
 
     def __call__(self, values):
-        if self.job is not None:
-            if self.job.state == "running" and self._worth_waiting():
+        if (job := self.job) is not None:  # (a local: another thread may switch meanwhile)
+            if job.state == "running" and self._worth_waiting(job):
                 until = time.perf_counter() + WAIT_CALLS * self.numpy_s
-                compile_here(self.job, self.pieces, until)  # (with numba loaded, no start-up)
-                self.job.ended.wait(max(0.0, until - time.perf_counter()))
-            if self.job.state == "running":
+                compile_here(job, self.pieces, until)  # (with numba loaded, no start-up)
+                job.ended.wait(max(0.0, until - time.perf_counter()))
+            if job.state == "running":
                 t = time.perf_counter()
                 try:
                     return self._run_reference(values)
                 finally:
                     self.numpy_s = time.perf_counter() - t
-            self._switch()
+            self._switch(job)
         return self.compiled(values)
 
-    def _worth_waiting(self):
+    def _worth_waiting(self, job):
         """Whether this call should wait for the compile rather than run on NumPy: when the
         compile is due within WAIT_CALLS NumPy calls' time and some piece waits for a
         compiler (this process then compiles it), or before a NumPy call would end. The
@@ -255,13 +255,13 @@ class Switch:
         --quick runs, which end before their compile, as long as before within noise."""
         if self.numpy_s is None:
             return False
-        helping = bool(self.job.pending)  # this process would compile too
+        helping = bool(job.pending)  # this process would compile too
         busy = sum(s.lock.locked() for s in list(_slots)) + helping  # (the seconds left:)
-        left = self.job.cost / max(busy, 1) - (time.perf_counter() - self.job.progress)
+        left = job.cost / max(busy, 1) - (time.perf_counter() - job.progress)
         return left <= (WAIT_CALLS if helping else 1) * self.numpy_s
 
-    def _switch(self):
-        job, self.job = self.job, None
+    def _switch(self, job):
+        self.job = None
         self.timer.cancel()
         if job.state == "failed":
             warnings.warn(f"symrnn: the background compile of {self.label} failed "
