@@ -459,3 +459,29 @@ def test_compiling_here_takes_only_pieces_due_in_time_and_a_failure_fails_the_jo
             raise RuntimeError("numba failed")
     background.compile_here(job, [Broken(), small])
     assert job.state == "failed" and "numba failed" in job.error
+
+
+def test_calls_from_several_threads_while_it_compiles_and_switches(cold):
+    """A function without updates called from 4 threads at once while numba compiles it:
+    every call answers right, before, during and after the switch."""
+    x = T.vector("x")
+    h, _ = theano.scan(lambda xt, hp: T.tanh(hp * 0.6125 + xt), sequences=x,
+                       outputs_info=T.constant(0.0))
+    f = theano.function([x], [h[-1], T.grad(h[-1], x)])
+    v = np.linspace(-1, 1, 9)
+    want = theano.function([x], [h[-1], T.grad(h[-1], x)], mode="NUMPY")(v)
+    errors, t = [], time.time()
+
+    def calls():
+        try:
+            while time.time() - t < 240 and (f.compiling or time.time() - t < 1):
+                for got, w in zip(f(v), want):
+                    np.testing.assert_allclose(got, w, rtol=1e-10)
+        except Exception as e:  # noqa: BLE001  (reported below)
+            errors.append(e)
+    threads = [threading.Thread(target=calls) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and not f.compiling
