@@ -485,3 +485,21 @@ def test_calls_from_several_threads_while_it_compiles_and_switches(cold):
     for th in threads:
         th.join()
     assert not errors and not f.compiling
+
+
+def test_numpy_calls_use_one_blas_thread_while_compilers_have_the_other_cores(monkeypatch):
+    """OpenBLAS's threads fighting a compiler for a core made W3's first call 4x slower."""
+    from contextlib import nullcontext
+    asked = []
+    monkeypatch.setattr(background.openblas, "one_thread_if_small",
+                        lambda n: asked.append(n) or nullcontext())
+    switch, ran = _slow_switch(monkeypatch, background.Job([dict(cost=100.0)]), numpy_s=0)
+
+    class Busy:
+        lock = type("Locked", (), {"locked": lambda self: True})()
+    for cores, busy, one_thread in ((2, 1, True), (4, 1, False), (4, 3, True)):
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        monkeypatch.setattr(background, "_slots", [Busy()] * busy)
+        switch._run_reference([np.arange(3.0)])
+        assert (asked[-1] == 0) == one_thread
+    switch.timer.cancel()

@@ -42,10 +42,6 @@ _HEADER = guard.HEADER
 _SALT = None
 
 
-def available():
-    return True
-
-
 def _keep_freed_memory():
     """Ask glibc to keep freed memory for reuse instead of returning it to the system.
 
@@ -403,4 +399,4 @@ def _segmented(fgraph, runs, inputs, outputs):
     return thunk, [s for k, s in steps if k == "jit"]
 
 
-__all__ = ["compile_graph", "fresh", "to_host", "available", "generate"]
+__all__ = ["compile_graph", "fresh", "to_host", "generate"]

@@ -39,12 +39,13 @@ import numba
 import numpy as np
 from numba import types
 
-from symrnn.backends import numba_start
+from symrnn.backends import numba_start, openblas
 from symrnn.backends import numpy as reference
 
 WORKERS = numba_start.WORKERS  # processes compiling at once
 NOTICE_S = 2.0  # a compile longer than this prints one line
 WAIT_CALLS = 16  # a call waits for a compile due within this many NumPy calls' time
+BIG = openblas.SMALL_GEMM  # (one_thread_if_small: leaves the BLAS threads as they are)
 _tasks = queue.Queue()
 _slots = []  # one _Slot per worker thread
 _pid = os.getpid()  # the process the threads serving _slots run in
@@ -272,7 +273,11 @@ class Switch:
                 f"{time.perf_counter() - job.started:.1f} s)")
 
     def _run_reference(self, values):
-        with np.errstate(all="ignore"):  # as the compiled code: no floating-point warnings
+        # as the compiled code: no floating-point warnings; and products on one BLAS thread
+        # where the compilers have the other cores (OpenBLAS's threads fighting a compiler
+        # for a core took W3's first call from 0.6 s to 2.4 s on 2 cores)
+        crowded = sum(s.lock.locked() for s in list(_slots)) >= (os.cpu_count() or 1) - 1
+        with np.errstate(all="ignore"), openblas.one_thread_if_small(0 if crowded else BIG):
             outs = self.reference(values)
         given = set(map(id, values))
         return [reference.fresh_array(np.asarray(o), given) for o in outs]
