@@ -75,8 +75,7 @@ class Job:
         self.cost = sum(t.get("cost", 0.0) for t in tasks)  # compile seconds left, roughly,
         self.progress = self.started = time.perf_counter()  # from the last task's end
         self.cancelled = False  # the function is gone: its tasks not yet started are skipped
-        self.ended = threading.Event()
-        self._lock = threading.Lock()
+        self.ended, self._lock = threading.Event(), threading.Lock()
 
     def finish_task(self, error=None, cost=0.0):
         with self._lock:
@@ -137,7 +136,8 @@ def compile_here(job, pieces, until=float("inf")):
         except Exception as e:  # noqa: BLE001  (the job fails: the finish below is a no-op)
             job.finish_task(f"{type(e).__name__}: {e}"[:2000])
         except BaseException:  # (Ctrl-C: the piece goes back, to whoever is free)
-            job.pending.appendleft(got)
+            with job._lock:
+                job.pending.appendleft(got)
             _tasks.put(job)
             raise
         job.finish_task(cost=got[1]["cost"])
