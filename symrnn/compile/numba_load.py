@@ -19,17 +19,23 @@ def load(dispatcher, sig):
     if cache is None or isinstance(cache, caching.NullCache) or not hasattr(
             cache, "_load_overload"):  # another numba's internals: its own loader then
         return None
+    with compiler_lock.global_compiler_lock:  # (another thread may compile it meanwhile)
+        cres = _from_cache(cache, sig, dispatcher.targetctx)
+        if cres is None:
+            return None
+        dispatcher._cache_hits[sig] += 1
+        dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc,
+                                                  [cres.library])
+        dispatcher.add_overload(cres)
+        return cres
+
+
+def _from_cache(cache, sig, ctx):
+    """numba's compile result for ``sig`` from ``cache``, or None (a miss, an I/O error)."""
     with compiler_lock.global_compiler_lock:
-        rtsys.initialize(dispatcher.targetctx)  # NRT: the allocator the machine code calls
+        rtsys.initialize(ctx)  # NRT: the allocator the machine code calls
         with cache._guard_against_spurious_io_errors():
-            cres = cache._load_overload(sig, dispatcher.targetctx)
-            if cres is None:
-                return None
-            dispatcher._cache_hits[sig] += 1
-            dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc,
-                                                      [cres.library])
-            dispatcher.add_overload(cres)
-            return cres
+            return cache._load_overload(sig, ctx)
     return None  # the guard swallowed an I/O error: a miss
 
 
@@ -41,11 +47,7 @@ def cfunc(pyfunc, sig, **options):
     if not hasattr(fn._cache, "_load_overload"):  # another numba's internals
         fn.compile()
         return fn
-    with compiler_lock.global_compiler_lock:
-        ctx = fn._targetdescr.target_context
-        rtsys.initialize(ctx)
-        with fn._cache._guard_against_spurious_io_errors():
-            cres = fn._cache._load_overload(fn._sig, ctx)
+    cres = _from_cache(fn._cache, fn._sig, fn._targetdescr.target_context)
     if cres is None:
         fn.compile()
         return fn

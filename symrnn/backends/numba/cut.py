@@ -1,5 +1,5 @@
 """Cutting a long graph into compiled pieces, about one per Scan, so that nothing is copied
-between them, and sharing their compile between this process and the workers.
+between them (their compile is shared with the workers by background.py: ``compile_here``).
 
 What crosses a cut is a buffer a piece allocated (a Scan's history, a product), never a
 view of one: a view (a slice, a reversal, a transpose, a reshape) is re-made, for free,

@@ -371,8 +371,8 @@ def reshape_sizes(sizes, total):
 
 @njit(**JIT)
 def copied(x):
-    """``np.ascontiguousarray(x).copy()``."""
-    return np.ascontiguousarray(x).copy()
+    """``np.ascontiguousarray(x).copy()``: one copy (numba's copy is C-ordered)."""
+    return x.copy()
 
 
 # ---- copies into part of a buffer (a scan's rows): compiled once, not a loop nest each ----
