@@ -65,20 +65,17 @@ def run_node(node, values):
 
 def compile_graph(fgraph):
     """A thunk running ``fgraph`` node by node with NumPy."""
-    order = fgraph.toposort()
-    inputs = list(fgraph.inputs)
-    outputs = list(fgraph.outputs)
-    constants = [(id(c), c.data) for c in fgraph.constants()]
-    # free each intermediate value after its last reader
-    last_use = {}
-    for k, node in enumerate(order):
-        for v in node.inputs:
-            last_use[id(v)] = k
+    return compile_nodes(fgraph.toposort(), list(fgraph.inputs), list(fgraph.outputs))
+
+
+def compile_nodes(order, inputs, outputs):
+    """A thunk computing ``outputs`` from ``inputs`` by running ``order`` (the nodes between
+    them, in topological order) node by node with NumPy (a graph's, or one compiled piece's
+    while numba compiles it: symrnn/backends/numba)."""
+    constants = list({id(v): v.data for v in [v for n in order for v in n.inputs] + list(outputs)
+                      if isinstance(v, Constant)}.items())
     keep = set(map(id, outputs)) | set(map(id, inputs)) | {c for c, _ in constants}
-    frees = [[] for _ in order]
-    for vid, k in last_use.items():
-        if vid not in keep:
-            frees[k].append(vid)
+    frees = last_uses([node.inputs for node in order], keep)
 
     def thunk(values):
         storage = dict(constants)
@@ -90,9 +87,18 @@ def compile_graph(fgraph):
             for vid in frees[k]:
                 storage.pop(vid, None)
         return [storage[id(o)] for o in outputs]
-
-    thunk.order = order
     return thunk
+
+
+def last_uses(reads, keep):
+    """Per step (``reads``: the variables each step reads), the ids of the values to free
+    after it: those no later step reads, but for the ids in ``keep``."""
+    last = {id(v): k for k, step in enumerate(reads) for v in step}
+    frees = [[] for _ in reads]
+    for vid, k in last.items():
+        if vid not in keep:
+            frees[k].append(vid)
+    return frees
 
 
 def to_host(value):
@@ -108,6 +114,6 @@ def fresh_array(value, given_ids):
 
 fresh = fresh_array  # the name every backend gives it
 
-__all__ = ["compile_graph", "perform", "fresh", "to_host", "Constant"]
+__all__ = ["compile_graph", "compile_nodes", "perform", "fresh", "to_host", "Constant"]
 
 from symrnn.backends import numpy_scan  # noqa: E402,F401  (registers Scan's loop)

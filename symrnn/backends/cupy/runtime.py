@@ -15,7 +15,7 @@ import numpy as np
 
 from symrnn.backends.cupy.elemwise_kernel import kernel_spec
 from symrnn.backends.cupy.fusion import find_groups
-from symrnn.backends.numpy import run_step
+from symrnn.backends.numpy import last_uses, run_step
 from symrnn.config import config
 from symrnn.graph import op_error
 
@@ -133,12 +133,8 @@ def compile_graph(fgraph):
     inputs, outputs = list(fgraph.inputs), list(fgraph.outputs)
     constants = [(id(c), constant_value(c)) for c in fgraph.constants()]
     # free each intermediate value after its last reader (GPU memory is precious)
-    last_use = {id(v): k for k, (_, ins, _, _) in enumerate(steps) for v in ins}
     keep = set(map(id, outputs)) | set(map(id, inputs)) | {c for c, _ in constants}
-    frees = [[] for _ in steps]
-    for vid, k in last_use.items():
-        if vid not in keep:
-            frees[k].append(vid)
+    frees = last_uses([ins for _, ins, _, _ in steps], keep)
 
     def thunk(values):
         storage = dict(constants)
