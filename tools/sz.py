@@ -12,8 +12,10 @@ import sys
 import tokenize
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "symrnn")
-# budgets on code lines: the core (everything but the backends), single modules
-BUDGETS = {"core": 6000, "ops/scan.py": 700, "backends": 4000}
+# budgets on code lines: the core (everything but the backends), single modules; the
+# backends' grew from 4000 to 4100 with each compiled piece running on NumPy until it is
+# compiled (issue 11: numba/background.py, numba/cut.py's tails)
+BUDGETS = {"core": 6000, "ops/scan.py": 700, "backends": 4100}
 
 
 def code_lines(path):

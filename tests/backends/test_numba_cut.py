@@ -9,6 +9,7 @@ import pytest
 import symrnn as theano
 import symrnn.tensor as T
 from helpers import assert_close
+from symrnn.graph import ancestors
 
 nb = pytest.importorskip("symrnn.backends.numba")
 cut = pytest.importorskip("symrnn.backends.numba.cut")
@@ -131,3 +132,85 @@ def test_the_pieces_are_taken_one_by_one_by_whoever_is_free():
     assert [background.take(job)[1]["name"] for _ in range(2)] == ["big", "mid"]
     job.finish_task("a worker failed")
     assert background.take(job) is None  # a failed job: the rest compiles in the foreground
+
+
+def _two_layers(lr=0.05):
+    """Two Scans, a cost and updates of their weights (what no Scan reads: a tail)."""
+    x = T.matrix("x")
+    u = theano.shared(np.array([0.5, -0.3, 0.2]), name="u")
+    w = theano.shared(np.array([0.1, 0.4, -0.6]), name="w")
+    h1, _ = theano.scan(lambda xt, h, u: T.tanh(xt + h * u), sequences=x,
+                        outputs_info=T.zeros_like(x[0]), non_sequences=u)
+    h2, _ = theano.scan(lambda at, h, w: T.tanh(at + h * w), sequences=h1[::-1],
+                        outputs_info=T.zeros_like(x[0]), non_sequences=w)
+    cost = (h2 ** 2).sum() + ((h1[-1] - 1) ** 2).mean()
+    gu, gw = theano.grad(cost, [u, w])
+    return x, cost, [(u, u - lr * gu), (w, w - lr * gw)], [u, w]
+
+
+def test_tails_put_what_no_scan_reads_in_pieces_of_their_own(monkeypatch):
+    """With ``tails`` (background compile), a piece holding a Scan holds only what a Scan
+    reads (and views); the gradients, updates and cost go to pieces after it."""
+    x, cost, updates, params = _two_layers()
+    fg = theano.function([x], cost, updates=updates, mode="NUMPY").maker.fgraph
+    nodes, readers = fg.toposort(), fg.clients()
+    monkeypatch.setattr(cut, "TAIL", 0)
+    plain, tailed = cut.at_scans(nodes, readers, tails=False), cut.at_scans(nodes, readers)
+    assert len(tailed) > len(plain)
+    assert sorted(map(id, nodes)) == sorted({id(n) for p in tailed for n in p})
+    for p in tailed:
+        scans = [n for n in p if isinstance(n.op, cut.Scan)]
+        if scans:
+            made = {id(v.owner) for v in ancestors([o for n in scans for o in n.outputs])
+                    if v.owner is not None}
+            assert all(id(n) in made or cut._is_view(n) for n in p)
+
+
+def _loaded(groups, timeout=120):
+    """Wait for the loader threads to set each of ``groups``' segments' machine code."""
+    import time
+    t = time.time()
+    while not all(s.fn is not None for g in groups for s in g):
+        assert time.time() - t < timeout, "a compiled piece was never loaded"
+        time.sleep(0.01)
+
+
+def test_in_the_background_each_piece_runs_compiled_as_soon_as_it_is_ready(
+        monkeypatch, tmp_path):
+    """The looping pieces compile first; until a piece is compiled it runs on NumPy, and a
+    call may mix both: the answers and the shared state are NUMPY's all along."""
+    monkeypatch.setattr(theano.config, "compile", "background")
+    monkeypatch.setattr(theano.config, "compiledir", str(tmp_path))
+    monkeypatch.setattr(nb, "SPLIT_NODES", 0)
+    monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
+    monkeypatch.setattr(cut, "TAIL", 0)
+    jobs = []  # (no worker: this test compiles the pieces when it wants them)
+    monkeypatch.setattr(background, "submit", lambda tasks, workers=None, on_done=None: (
+        jobs.append(background.Job(tasks, on_done)), jobs[-1])[1])
+    x, cost, updates, params = _two_layers()
+    f = theano.function([x], cost, updates=updates, mode="NUMBA")
+    x2, cost2, updates2, params2 = _two_layers()
+    ref = theano.function([x2], cost2, updates=updates2, mode="NUMPY")
+    switch, job = f.thunk, jobs[0]
+    assert True in job.urgent and False in job.urgent
+    assert job.urgent == sorted(job.urgent, reverse=True)  # what loops first
+    looping = [[s] for s, u in zip(switch.pieces, job.urgent) if u]
+    rest = [[s] for s, u in zip(switch.pieces, job.urgent) if not u]
+    xv = R.normal(size=(5, 3))
+
+    def same():
+        assert_close(f(xv), ref(xv), "a call while compiling vs NUMPY")
+        for p, q in zip(params, params2):
+            assert_close(p.get_value(), q.get_value(), "the shared state vs NUMPY")
+    same()  # all on NumPy
+    background.compile_here(job, switch.pieces, urgent=True)
+    assert job.urgent_ended.is_set() and job.state == "running"
+    _loaded(looping)
+    assert all(s.fn is None for g in rest for s in g)
+    same()  # the looping pieces compiled, the others on NumPy
+    assert f.compiling
+    background.compile_here(job, switch.pieces)
+    assert job.state == "done"
+    same()  # (switched: every piece compiled)
+    assert not f.compiling and all(s.fn is not None for g in rest for s in g)
+    same()

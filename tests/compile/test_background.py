@@ -238,7 +238,7 @@ def test_function_starts_its_compiler_before_the_tasks_and_it_answers_after_its_
     seen = []
     submit = background.submit
 
-    def late_submit(tasks, workers=None):  # the tasks arrive once the worker is idle
+    def late_submit(tasks, workers=None, on_done=None):  # they arrive once the worker idles
         seen.append(background.worker_pids())
         t, ticks = time.time(), []
         while seen[0] and time.time() - t < 120:
@@ -246,7 +246,7 @@ def test_function_starts_its_compiler_before_the_tasks_and_it_answers_after_its_
             if ticks[-3:] == ticks[-1:] * 3:  # warmed up: it waits for its first task
                 break
             time.sleep(0.5)
-        return submit(tasks, workers)
+        return submit(tasks, workers, on_done)
     monkeypatch.setattr(background, "submit", late_submit)
     x = T.vector("x")
     w = theano.shared(np.float64(0.625), name="w")
@@ -370,19 +370,16 @@ def _slow_switch(monkeypatch, job, pieces=(), numpy_s=0.3):
     """A Switch over ``job`` whose NumPy calls take ``numpy_s``, with no worker busy;
     (switch, the backends that ran each call)."""
     monkeypatch.setattr(background, "_slots", [])
-    x = T.vector("x")
-    fg = theano.function([x], x * 2, mode="NUMPY").maker.fgraph
     ran = []
     compiled = lambda v: ran.append("numba") or [v[0] * 2]  # noqa: E731
     compiled.source = ""
-    switch = background.Switch(fg, compiled, lambda: None, job, "f", list(pieces))
-    run_numpy = switch._run_reference
+    switch = background.Switch(compiled, lambda: None, job, "f", list(pieces))
 
     def slow(values):
         time.sleep(numpy_s)
         ran.append("numpy")
-        return run_numpy(values)
-    monkeypatch.setattr(switch, "_run_reference", slow)
+        return [values[0] * 2]
+    monkeypatch.setattr(switch, "_run_while_compiling", slow)
     return switch, ran
 
 
@@ -398,12 +395,28 @@ def test_a_waiting_call_compiles_the_pieces_no_worker_has_started(monkeypatch):
     assert ran == ["numpy", "numba"] and piece.compiled_here
 
 
+def test_no_call_waits_for_pieces_that_do_not_loop(monkeypatch):
+    """A piece that does not loop runs about as fast on NumPy: a call neither waits for it
+    nor compiles it here (a worker does), while it does for a looping one."""
+    flat, looping = _Piece(), _Piece()
+    job = background.Job([dict(cost=0.1, urgent=True), dict(cost=0.1, urgent=False)])
+    switch, ran = _slow_switch(monkeypatch, job, [looping, flat], numpy_s=0.2)
+    switch([np.arange(3.0)])
+    switch([np.arange(3.0)])
+    assert looping.compiled_here and not flat.compiled_here
+    assert ran == ["numpy", "numpy"] and job.urgent_ended.is_set() and job.state == "running"
+    assert background.take(job, urgent=True) is None and background.take(job)[0] == 1
+    job.finish_task(cost=0.1, index=1)
+    switch([np.arange(3.0)])
+    assert ran == ["numpy", "numpy", "numba"] and not switch.compiling
+
+
 def test_a_call_waits_for_a_worker_due_before_a_numpy_call_would_end(monkeypatch):
     job = background.Job([dict(cost=0.2)])
     assert background.take(job)[0] == 0  # a worker has it
     switch, ran = _slow_switch(monkeypatch, job)
     switch([np.arange(3.0)])
-    threading.Timer(0.1, job.finish_task, kwargs={"cost": 0.2}).start()
+    threading.Timer(0.1, job.finish_task, kwargs={"cost": 0.2, "index": 0}).start()
     t = time.time()
     switch([np.arange(3.0)])
     assert ran == ["numpy", "numba"] and time.time() - t < 1.0
@@ -493,13 +506,15 @@ def test_numpy_calls_use_one_blas_thread_while_compilers_have_the_other_cores(mo
     asked = []
     monkeypatch.setattr(background.openblas, "one_thread_if_small",
                         lambda n: asked.append(n) or nullcontext())
-    switch, ran = _slow_switch(monkeypatch, background.Job([dict(cost=100.0)]), numpy_s=0)
+    compiled = lambda v: [v[0] * 2]  # noqa: E731
+    compiled.source = ""
+    switch = background.Switch(compiled, lambda: None, background.Job([dict(cost=100.0)]), "f")
 
     class Busy:
         lock = type("Locked", (), {"locked": lambda self: True})()
     for cores, busy, one_thread in ((2, 1, True), (4, 1, False), (4, 3, True)):
         monkeypatch.setattr(os, "cpu_count", lambda: cores)
         monkeypatch.setattr(background, "_slots", [Busy()] * busy)
-        switch._run_reference([np.arange(3.0)])
+        switch._run_while_compiling([np.arange(3.0)])
         assert (asked[-1] == 0) == one_thread
     switch.timer.cancel()

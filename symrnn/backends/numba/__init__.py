@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import threading
 import warnings
 
 import numba  # noqa: F401  (ImportError here means: no numba backend)
@@ -199,38 +200,56 @@ def _prep(v, dtype):
 
 
 class Segment:
-    """One compiled function: a run of translatable nodes (``ready()`` before calling)."""
+    """One compiled function: a run of translatable nodes. Until its machine code is ready
+    (``ready()``) a call runs the nodes on NumPy, with the same answers (background.py)."""
 
     def __init__(self, nodes, inputs, outputs, handed_on=()):
-        self.inputs, self.outputs = inputs, outputs
+        self.nodes, self.inputs, self.outputs, self.handed_on = nodes, inputs, outputs, handed_on
         self.source, self.table, consts = generate(nodes, inputs, outputs, handed_on=handed_on)
         self.consts = [np.ascontiguousarray(c.data) for c in consts]
         self.types = [(v.type.dtype, v.type.ndim) for v in list(inputs) + consts]
         self.sig = tuple(_nbtype(v) for v in list(inputs) + consts)
         self.dtypes = [np.dtype(v.type.dtype) for v in inputs]
-        self.fn = None
+        # a piece that loops in Python on NumPy (a Scan's steps) runs several times faster
+        # compiled; one that does not runs its array operations about as fast either way
+        self.loops = any(isinstance(n.op, Scan) for n in nodes)
+        self.fn, self._numpy, self._lock = None, None, threading.Lock()
 
     def ready(self, compile=True):
         """Load the machine code from the disk cache, else compile it (if ``compile``)."""
-        if self.fn is None:
-            fn = _load_cached(self.source, self.sig)
-            if fn is None and compile:
-                fn = _compile(self.source, self.sig)
-            if fn is not None:
-                # the compiled entry point itself: no type dispatch per call
-                self.fn = fn.overloads[self.sig].entry_point
+        with self._lock:  # (a loader thread and a call may both get here)
+            if self.fn is None:
+                fn = _load_cached(self.source, self.sig)
+                if fn is None and compile:
+                    fn = _compile(self.source, self.sig)
+                if fn is not None:
+                    # the compiled entry point itself: no type dispatch per call
+                    self.fn = fn.overloads[self.sig].entry_point
         return self.fn is not None
 
     def task(self):
         """What a background worker needs to compile this segment."""
         path, name = cache.store(self.source, "numba", _salt())
         # cost: its compile in seconds on one core, roughly (numba 0.68, 2-core AMD EPYC:
-        # 0.6 s for 64 lines, 1.4 s for 113, 2.4 s for 187)
+        # 0.6 s for 64 lines, 1.4 s for 113, 2.4 s for 187); urgent: worth waiting for
         return dict(path=path, name=name, sig=[list(t) for t in self.types],
-                    cost=0.2 + 0.012 * self.source.count("\n"))
+                    cost=0.2 + 0.012 * self.source.count("\n"), urgent=self.loops)
 
     def __call__(self, values):
-        return self.fn(*[_prep(v, d) for v, d in zip(values, self.dtypes)], *self.consts)
+        fn = self.fn  # (a loader thread may set it meanwhile)
+        if fn is None:
+            return self._on_numpy(values)
+        return fn(*[_prep(v, d) for v, d in zip(values, self.dtypes)], *self.consts)
+
+    def _on_numpy(self, values):
+        """The outputs computed by NumPy, as the compiled code hands them out: copies, but
+        for the values only later pieces read (they never write into them)."""
+        if self._numpy is None:
+            self._numpy = reference.compile_nodes(self.nodes, self.inputs, self.outputs)
+        given = set(map(id, values))
+        return [np.asarray(o) if id(v) in self.handed_on else np.array(o) if isinstance(
+                    v, Constant) else reference.fresh_array(np.asarray(o), given)
+                for v, o in zip(self.outputs, self._numpy(values))]
 
 
 def _explain(err, fgraph, values, tables):
@@ -287,7 +306,8 @@ def _cut_at_scans(nodes, readers, weights=0):
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     if len(scans) < 2 or weights < SPLIT_WEIGHTS or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
-    return [("jit", p) for p in cut.at_scans(nodes, readers)]
+    return [("jit", p) for p in cut.at_scans(nodes, readers,
+                                             tails=config.compile == "background")]
 
 
 def compile_graph(fgraph):
@@ -326,13 +346,17 @@ def compile_graph(fgraph):
 
 def _when_compiled(fgraph, thunk, segments):
     """``thunk`` once its segments are compiled: at once when numba's disk cache has them,
-    else (config.compile == 'background') NumPy runs the calls while a worker compiles."""
+    else (config.compile == 'background') each segment runs on NumPy until a worker has
+    compiled it, the segments that loop (Scans) first."""
     missing = [s for s in segments if not s.ready(compile=False)]
     if not missing:
         return thunk
     label = getattr(fgraph, "label", None) or "a function"
-    unique = sorted({(s.source, s.sig): s for s in missing}.values(),  # equal pieces: once,
-                    key=lambda s: -s.source.count("\n"))  # the largest first
+    groups = {}  # equal pieces (a deep model's layers) compile once
+    for s in missing:
+        groups.setdefault((s.source, s.sig), []).append(s)
+    groups = sorted(groups.values(), key=lambda g: (not g[0].loops, -g[0].source.count("\n")))
+    unique = [g[0] for g in groups]  # what loops first, each the largest first
 
     def load(parallel=False):
         timer = background.notice(f"numba compiles {label} in the foreground ("
@@ -340,7 +364,8 @@ def _when_compiled(fgraph, thunk, segments):
         try:
             if parallel:  # the pieces of a cut graph, here and in worker processes at once,
                 # the largest here, then each taken by whoever is free (a worker starts later)
-                job = background.submit([s.task() for s in unique[1:]], (os.cpu_count() or 2) - 1)
+                job = background.submit([dict(s.task(), urgent=True) for s in unique[1:]],
+                                        (os.cpu_count() or 2) - 1)
                 unique[0].ready()
                 background.compile_here(job, unique[1:])
                 job.ended.wait()
@@ -350,11 +375,16 @@ def _when_compiled(fgraph, thunk, segments):
             timer.cancel()
     if config.compile == "foreground" or cache.directory("numba") is None:
         # (a worker hands its machine code over through the disk cache only)
+        unique.sort(key=lambda s: -s.source.count("\n"))
         load(parallel=len(unique) > 1 and (os.cpu_count() or 1) > 1 and
              cache.directory("numba") is not None)
         return thunk
-    return background.Switch(fgraph, thunk, load,
-                             background.submit([s.task() for s in unique]), label, unique)
+
+    def loaded(k):  # a worker compiled group k: its segments run its machine code now
+        for s in groups[k]:
+            s.ready(compile=False)
+    job = background.submit([s.task() for s in unique], on_done=loaded)
+    return background.Switch(thunk, load, job, label, unique)
 
 
 def _segmented(fgraph, runs, inputs, outputs):

@@ -1,15 +1,18 @@
 """Compiling beside the running program: numba compiles in worker processes.
 
-While a function's generated sources compile in a worker, its calls run on the NumPy
-backend (``Switch``); the first call after the worker is done loads the machine code
-from numba's disk cache and runs it from then on. The calls share nothing but the
-shared variables' values, which every call reads and writes whole, so the switch
-happens between two calls and the state continues as if one backend had run them all.
-After the first call, a call waits for the compile instead when it is due within a few
-NumPy calls' time (``Switch._worth_waiting``), and compiles meanwhile, in this process,
-the pieces no worker has started (``compile_here``): numba's code is typically 5-15x
-faster than NumPy's, so on a small machine NumPy's calls slowed the compile more than
-they gained, and this process, numba loaded, is a compiler with no start-up to pay.
+While a function's generated sources (one per piece of a cut graph, numba/cut.py) compile
+in a worker, each piece runs on the NumPy backend (``Switch``, Segment); as soon as a
+worker is done with a piece, a loader thread loads its machine code from numba's disk
+cache and the next calls run it. Pieces hand each other whole values, and a call reads
+and writes the shared variables' values whole, so a piece may switch between any two
+calls (or pieces) and the state continues as if one backend had run them all. The pieces
+that loop (Scans) compile first: they run 3-15x faster compiled, while the others (a
+loss, its gradient, the updates) run their array operations about as fast on NumPy.
+After the first call, a call waits for the looping pieces instead when they are due within
+a few calls' time (``Switch._worth_waiting``), and compiles meanwhile, in this process,
+those no worker has started (``compile_here``): on a small machine NumPy's calls slowed
+the compile more than they gained, and this process, numba loaded, is a compiler with no
+start-up to pay. The other pieces compile in the workers while the calls go on.
 
 A worker (``python -m symrnn.backends.numba.background``) reads one task per line on
 stdin (a generated source's path in the compile cache, its module name, the argument
@@ -40,7 +43,6 @@ import numpy as np
 from numba import types
 
 from symrnn.backends import numba_start, openblas
-from symrnn.backends import numpy as reference
 
 WORKERS = numba_start.WORKERS  # processes compiling at once
 NOTICE_S = 2.0  # a compile longer than this prints one line
@@ -67,25 +69,48 @@ def notice(text, seconds=None):
 
 
 class Job:
-    """The compile of one function's sources; ``state``: 'running', 'done' or 'failed'."""
+    """The compile of one function's sources; ``state``: 'running', 'done' or 'failed'.
 
-    def __init__(self, tasks):
-        self.left, self.state, self.error = len(tasks), "running", None
+    A task marked ``urgent`` (the default: a piece that loops) is worth waiting for;
+    ``urgent_ended`` is set once none is left. ``on_done(index)`` runs, in a thread of its
+    own, after each task that compiled."""
+
+    def __init__(self, tasks, on_done=None):
+        self.state, self.error = "running", None
         self.pending = collections.deque(enumerate(tasks))  # (index, task) no one has started
-        self.cost = sum(t.get("cost", 0.0) for t in tasks)  # compile seconds left, roughly,
-        self.progress = self.started = time.perf_counter()  # from the last task's end
+        self.urgent = [t.get("urgent", True) for t in tasks]
+        self.left, self.urgent_left = len(tasks), sum(self.urgent)
+        self.cost = sum(t.get("cost", 0.0) for t in tasks if t.get("urgent", True))  # the
+        # urgent tasks' compile seconds left, roughly, from the last task's end:
+        self.progress = self.started = time.perf_counter()
+        self.urgent_ended = threading.Event()
         self.cancelled = False  # the function is gone: its tasks not yet started are skipped
-        self.ended, self._lock = threading.Event(), threading.Lock()
+        self.ended, self._lock, self.on_done = threading.Event(), threading.Lock(), on_done
+        self._check_ends()
 
-    def finish_task(self, error=None, cost=0.0):
+    def finish_task(self, error=None, cost=0.0, index=None):
+        """Task ``index`` ended (``error``: why it failed); ``cost``: its estimate."""
         with self._lock:
-            self.cost, self.progress = self.cost - cost, time.perf_counter()
+            urgent = index is None or self.urgent[index]
+            self.progress = time.perf_counter()
             if self.state == "running":
                 self.left -= 1
-                self.state, self.error = ("failed", error) if error is not None else (
-                    "running" if self.left else "done", None)
-                if self.state != "running":
-                    self.ended.set()
+                self.cost -= cost if urgent else 0.0
+                self.urgent_left -= urgent
+                if error is not None:
+                    self.state, self.error = "failed", error
+            self._check_ends()
+        if error is None and index is not None and self.on_done is not None:
+            threading.Thread(target=self.on_done, args=(index,), daemon=True,
+                             name="symrnn-numba-loader").start()
+
+    def _check_ends(self):  # (with the lock held)
+        if self.state == "running" and self.left <= 0:
+            self.state = "done"
+        if self.state != "running" or self.urgent_left <= 0:
+            self.urgent_ended.set()
+        if self.state != "running":
+            self.ended.set()
 
 
 def start(workers=None):
@@ -104,10 +129,10 @@ def start(workers=None):
                     slot.lock.release()
 
 
-def submit(tasks, workers=None):
-    """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...]) in up to
-    ``workers`` (WORKERS) processes at once."""
-    job = Job(tasks)
+def submit(tasks, workers=None, on_done=None):
+    """A Job compiling ``tasks`` (dicts: path, name, sig as [[dtype, ndim], ...], cost,
+    urgent) in up to ``workers`` (WORKERS) processes at once, in their order."""
+    job = Job(tasks, on_done)
     with _lock:
         _ensure_slots(workers or WORKERS)
     for _ in tasks:
@@ -115,32 +140,33 @@ def submit(tasks, workers=None):
     return job
 
 
-def take(job, within=float("inf")):
+def take(job, within=float("inf"), urgent=False):
     """(index, task) of the first of ``job``'s tasks that no worker has started and that
-    compiles ``within`` seconds (its estimate), now the caller's, who compiles it and calls
-    ``job.finish_task``; None if there is none."""
+    compiles ``within`` seconds (its estimate), an urgent one if ``urgent``, now the
+    caller's, who compiles it and calls ``job.finish_task``; None if there is none."""
     with job._lock:
         for k, (index, task) in enumerate(job.pending if job.state == "running" else ()):
-            if task.get("cost", 0.0) <= within:
+            if task.get("cost", 0.0) <= within and (job.urgent[index] or not urgent):
                 del job.pending[k]
                 return index, task
 
 
-def compile_here(job, pieces, until=float("inf")):
+def compile_here(job, pieces, until=float("inf"), urgent=False):
     """Compile in this process the ``pieces`` (a Segment per task of ``job``) that no worker
-    has started, each estimated to end by ``until`` (perf_counter); a failed piece fails the
-    job (its foreground compile, later, says why)."""
-    while (got := take(job, until - time.perf_counter())) is not None:
+    has started (only urgent ones if ``urgent``), each estimated to end by ``until``
+    (perf_counter); a failed piece fails the job (its foreground compile, later, says why)."""
+    while (got := take(job, until - time.perf_counter(), urgent)) is not None:
         try:
             pieces[got[0]].ready()
-        except Exception as e:  # noqa: BLE001  (the job fails: the finish below is a no-op)
-            job.finish_task(f"{type(e).__name__}: {e}"[:2000])
+        except Exception as e:  # noqa: BLE001  (the job fails)
+            job.finish_task(f"{type(e).__name__}: {e}"[:2000], index=got[0])
         except BaseException:  # (Ctrl-C: the piece goes back, to whoever is free)
             with job._lock:
                 job.pending.appendleft(got)
             _tasks.put(job)
             raise
-        job.finish_task(cost=got[1]["cost"])
+        else:
+            job.finish_task(cost=got[1]["cost"], index=got[0])
 
 
 def _ensure_slots(n):
@@ -182,8 +208,9 @@ class _Slot:
 def _serve(slot):
     while True:
         job = _tasks.get()  # (one of its tasks, unless this process took them all)
-        if job.cancelled or (task := (take(job) or (0, None))[1]) is None:
+        if job.cancelled or (got := take(job)) is None:
             continue
+        index, task = got
         with slot.lock:
             line = ""
             try:
@@ -201,62 +228,68 @@ def _serve(slot):
                         status = proc.wait(timeout=5)
                     except subprocess.TimeoutExpired:
                         proc.kill()
-                job.finish_task(f"the compiler process ended (exit status {status})")
+                job.finish_task(f"the compiler process ended (exit status {status})",
+                                index=index)
                 continue
         try:
-            job.finish_task(json.loads(line).get("error"), task.get("cost", 0.0))
+            error = json.loads(line).get("error")
         except ValueError:
-            job.finish_task(f"the compiler process answered {line[:200]!r}")
+            error = f"the compiler process answered {line[:200]!r}"
+        job.finish_task(error, task.get("cost", 0.0), index)
 
 
 class Switch:
-    """A thunk running NumPy's meaning of ``fgraph`` until ``job`` is done, then ``compiled``.
+    """A thunk whose compiled pieces run on NumPy until ``job`` has compiled them.
 
-    ``load()`` makes the compiled pieces ready from the disk cache (compiling the ones
-    missing there); on a failed job it is called at once and a warning says why.
+    ``compiled`` runs each piece whose machine code is not loaded yet on NumPy (Segment);
+    a worker's piece is loaded as soon as it is done (``job.on_done``). ``load()`` makes
+    every piece ready from the disk cache (compiling the ones missing there); on a failed
+    job it is called at once and a warning says why.
     """
 
-    def __init__(self, fgraph, compiled, load, job, label, pieces=()):
-        self.reference = reference.compile_graph(fgraph)
-        self.compiled, self.load, self.job, self.label = compiled, load, job, label
+    def __init__(self, compiled, load, job, label, pieces=()):
+        self.compiled, self.load, self.label = compiled, load, label
         self.pieces = pieces  # the job's tasks' Segments: a waiting call compiles some
-        self.numpy_s = None  # how long the last call on NumPy took
+        self.numpy_s = None  # how long the last call with pieces on NumPy took
         self.source = compiled.source
         self.timer = notice(f"numba compiles {label} in the background; until it is ready "
                             "its calls run on NumPy")
+        self.job = job  # (last: __del__ cancels the timer)
         _switches.add(self)
 
     @property
     def compiling(self):
-        """True while calls run on NumPy because numba has not finished."""
+        """True while some of the calls' pieces run on NumPy because numba has not finished."""
         return self.job is not None
 
     def __call__(self, values):
         if (job := self.job) is not None:  # (a local: another thread may switch meanwhile)
             if job.state == "running" and self._worth_waiting(job):
                 until = time.perf_counter() + WAIT_CALLS * self.numpy_s
-                compile_here(job, self.pieces, until)  # (with numba loaded, no start-up)
-                job.ended.wait(max(0.0, until - time.perf_counter()))
+                compile_here(job, self.pieces, until, urgent=True)  # (numba loaded: no start-up)
+                job.urgent_ended.wait(max(0.0, until - time.perf_counter()))
             if job.state == "running":
                 t = time.perf_counter()
                 try:
-                    return self._run_reference(values)
+                    return self._run_while_compiling(values)
                 finally:
                     self.numpy_s = time.perf_counter() - t
             self._switch(job)
         return self.compiled(values)
 
     def _worth_waiting(self, job):
-        """Whether this call should wait for the compile rather than run on NumPy: when the
-        compile is due within WAIT_CALLS NumPy calls' time and some piece waits for a
-        compiler (this process then compiles it), or before a NumPy call would end. The
-        first call runs on NumPy at once. Measured (2-core AMD EPYC, busy, A/B runs): W3
-        (NumPy calls of ~1 s, numba's ~11x faster) at full speed after 5.1-5.2 s instead of
-        6.0-6.6 s, W4 (~0.15 s, ~4x) after 3.3-4.2 s instead of 4.2-4.4 s; the tutorials'
+        """Whether this call should wait for the urgent pieces' compile rather than run them
+        on NumPy: when it is due within WAIT_CALLS such calls' time and some urgent piece
+        waits for a compiler (this process then compiles it), or before such a call would
+        end. The first call runs at once, and no call waits for the pieces that do not loop
+        (their NumPy runs about as fast: W4's loss and gradient, 1.6 ms against 0.6 ms, take
+        40% of its compile). Measured (2-core AMD EPYC, busy, A/B runs): W3 (NumPy calls of
+        ~1 s, numba's ~11x faster) at full speed after 5.1-5.2 s instead of 6.0-6.6 s, W4
+        (~0.15 s, ~4x) after 3.3-4.2 s instead of 4.2-4.4 s, by waiting; the tutorials'
         --quick runs, which end before their compile, as long as before within noise."""
-        if self.numpy_s is None:
+        if self.numpy_s is None or job.urgent_left <= 0:
             return False
-        helping = bool(job.pending)  # this process would compile too
+        helping = any(job.urgent[i] for i, _ in list(job.pending))  # this process would too
         busy = sum(s.lock.locked() for s in list(_slots)) + helping  # (the seconds left:)
         left = job.cost / max(busy, 1) - (time.perf_counter() - job.progress)
         return left <= (WAIT_CALLS if helping else 1) * self.numpy_s
@@ -272,15 +305,13 @@ class Switch:
             say(f"{self.label} runs numba's compiled code from now on (compiled in "
                 f"{time.perf_counter() - job.started:.1f} s)")
 
-    def _run_reference(self, values):
+    def _run_while_compiling(self, values):
         # as the compiled code: no floating-point warnings; and products on one BLAS thread
         # where the compilers have the other cores (OpenBLAS's threads fighting a compiler
         # for a core took W3's first call from 0.6 s to 2.4 s on 2 cores)
         crowded = sum(s.lock.locked() for s in list(_slots)) >= (os.cpu_count() or 1) - 1
         with np.errstate(all="ignore"), openblas.one_thread_if_small(0 if crowded else BIG):
-            outs = self.reference(values)
-        given = set(map(id, values))
-        return [reference.fresh_array(np.asarray(o), given) for o in outs]
+            return self.compiled(values)
 
     def __del__(self):
         job = getattr(self, "job", None)
