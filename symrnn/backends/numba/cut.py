@@ -60,7 +60,8 @@ def _split_pieces(nodes, needed, piece, tails):
     weights' gradients and updates): a piece that does not loop runs about as fast on NumPy
     while numba compiles in the background, so the looping piece, smaller, runs compiled
     sooner (W4 at full speed after 2.2-2.4 s instead of 2.9-3.4 s); in the foreground it
-    is one more function to compile (W3 in 4.3-5.0 s instead of 3.9-4.5 s)."""
+    is one more function to compile (W3 in 4.3-5.0 s instead of 3.9-4.5 s), so a graph
+    compiled in one mode finds the other mode's looping pieces missing from the cache."""
     after = {id(o) for n in nodes if isinstance(n.op, Scan) for o in n.outputs}
     before, tail = {}, {}
     for n in nodes:
