@@ -154,7 +154,7 @@ def test_tails_put_what_no_scan_reads_in_pieces_of_their_own(monkeypatch):
     x, cost, updates, params = _two_layers()
     fg = theano.function([x], cost, updates=updates, mode="NUMPY").maker.fgraph
     nodes, readers = fg.toposort(), fg.clients()
-    monkeypatch.setattr(cut, "TAIL", 0)
+    monkeypatch.setattr(cut, "APART", 0)
     plain, tailed = cut.at_scans(nodes, readers, tails=False), cut.at_scans(nodes, readers)
     assert len(tailed) > len(plain)
     assert sorted(map(id, nodes)) == sorted({id(n) for p in tailed for n in p})
@@ -183,7 +183,7 @@ def test_in_the_background_each_piece_runs_compiled_as_soon_as_it_is_ready(
     monkeypatch.setattr(theano.config, "compiledir", str(tmp_path))
     monkeypatch.setattr(nb, "SPLIT_NODES", 0)
     monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
-    monkeypatch.setattr(cut, "TAIL", 0)
+    monkeypatch.setattr(cut, "APART", 0)
     jobs = []  # (no worker: this test compiles the pieces when it wants them)
     monkeypatch.setattr(background, "submit", lambda tasks, workers=None, on_done=None: (
         jobs.append(background.Job(tasks, on_done)), jobs[-1])[1])

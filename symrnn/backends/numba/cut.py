@@ -48,7 +48,7 @@ def at_scans(nodes, readers, tails=True):
 
 
 PREPARED = 40  # a Scan's preparation of more nodes than this is a piece of its own
-TAIL = 8  # ... and what no Scan reads, after it, of more nodes than this (background)
+APART = 8  # in the background: a preparation, or what no Scan reads, of more than this
 
 
 def _split_pieces(nodes, needed, piece, tails):
@@ -56,12 +56,14 @@ def _split_pieces(nodes, needed, piece, tails):
     computes before its Scan, when that is long (the loss and its gradient before a
     backward scan: two pieces of half the length compile side by side, and faster even one
     after the other, numba's time growing faster than a function's length), and, if
-    ``tails``, in piece 3k + 2 what no Scan reads (not ``needed``), when that is long (the
-    weights' gradients and updates): a piece that does not loop runs about as fast on NumPy
-    while numba compiles in the background, so the looping piece, smaller, runs compiled
-    sooner (W4 at full speed after 2.2-2.4 s instead of 2.9-3.4 s); in the foreground it
-    is one more function to compile (W3 in 4.3-5.0 s instead of 3.9-4.5 s), so a graph
-    compiled in one mode finds the other mode's looping pieces missing from the cache."""
+    ``tails``, in piece 3k + 2 what no Scan reads (not ``needed``: the weights' gradients
+    and updates), when that is long too. In the background (``tails``) a part that does not
+    loop is a piece of its own from APART nodes: it runs about as fast on NumPy while numba
+    compiles, so the looping piece, smaller, runs compiled sooner (one thread, 2-core AMD
+    EPYC: W3 at full speed after 2.7-3.3 s instead of 3.6-4.1 s, W4 2.0-2.1 s instead of
+    2.4-2.6 s); in the foreground, where every piece is waited for, more pieces take longer
+    (W3 in 4.3-5.0 s instead of 3.9-4.5 s), so a graph compiled in one mode finds the other
+    mode's pieces missing from the cache."""
     after = {id(o) for n in nodes if isinstance(n.op, Scan) for o in n.outputs}
     before, tail = {}, {}
     for n in nodes:
@@ -75,7 +77,7 @@ def _split_pieces(nodes, needed, piece, tails):
             before.setdefault(k, []).append(n)
     for n in nodes:
         piece[id(n)] = 3 * piece[id(n)] + 1
-    for moved, long, shift in ((before, PREPARED, -1), (tail, TAIL, 1)):
+    for moved, long, shift in ((before, APART if tails else PREPARED, -1), (tail, APART, 1)):
         for part in moved.values():
             if len(part) > long:
                 for n in part:
