@@ -9,7 +9,7 @@ calls (or pieces) and the state continues as if one backend had run them all. Th
 that loop (Scans) compile first: they run 3-15x faster compiled, while the others (a
 loss, its gradient, the updates) run their array operations about as fast on NumPy.
 After the first call, a call waits for the looping pieces instead when they are due within
-a few calls' time (``Switch._worth_waiting``), and compiles meanwhile, in this process,
+a few calls' time (``Switch._patience``), and compiles meanwhile, in this process,
 those no worker has started (``compile_here``): on a small machine NumPy's calls slowed
 the compile more than they gained, and this process, numba loaded, is a compiler with no
 start-up to pay. The other pieces compile in the workers while the calls go on.
@@ -264,10 +264,11 @@ class Switch:
 
     def __call__(self, values):
         if (job := self.job) is not None:  # (a local: another thread may switch meanwhile)
-            if job.state == "running" and self._worth_waiting(job):
-                until = time.perf_counter() + WAIT_CALLS * self.numpy_s
+            if job.state == "running" and (patience := self._patience(job)):
+                until = time.perf_counter() + patience
                 compile_here(job, self.pieces, until, urgent=True)  # (numba loaded: no start-up)
-                job.urgent_ended.wait(max(0.0, until - time.perf_counter()))
+                if not any(job.urgent[i] for i, _ in list(job.pending)):  # (else not by then)
+                    job.urgent_ended.wait(max(0.0, until - time.perf_counter()))
             if job.state == "running":
                 t = time.perf_counter()
                 try:
@@ -277,22 +278,26 @@ class Switch:
             self._switch(job)
         return self.compiled(values)
 
-    def _worth_waiting(self, job):
-        """Whether this call should wait for the urgent pieces' compile rather than run them
-        on NumPy: when it is due within WAIT_CALLS such calls' time and some urgent piece
-        waits for a compiler (this process then compiles it), or before such a call would
-        end. The first call runs at once, and no call waits for the pieces that do not loop
-        (their NumPy runs about as fast: W4's loss and gradient, 1.6 ms against 0.6 ms, take
-        40% of its compile). Measured (2-core AMD EPYC, busy, A/B runs): W3 (NumPy calls of
-        ~1 s, numba's ~11x faster) at full speed after 5.1-5.2 s instead of 6.0-6.6 s, W4
-        (~0.15 s, ~4x) after 3.3-4.2 s instead of 4.2-4.4 s, by waiting; the tutorials'
-        --quick runs, which end before their compile, as long as before within noise."""
+    def _patience(self, job):
+        """How long this call should wait for the urgent pieces' compile rather than run
+        them on NumPy (0: not at all): WAIT_CALLS such calls' time when the compile is due
+        by then and some urgent piece waits for a compiler (this process then compiles it),
+        else one call's time when it is due before such a call would end (a compile later
+        than its estimate costs a call twice its time at most, not WAIT_CALLS times: W5's
+        calls of 12 ms took 200 ms for a second). The first call runs at once, and no call
+        waits for the pieces that do not loop (their NumPy runs about as fast: W4's loss and
+        gradient, 1.6 ms against 0.6 ms, take 40% of its compile). Measured (2-core AMD EPYC,
+        busy, A/B runs): W3 (NumPy calls of ~1 s, numba's ~11x faster) at full speed after
+        5.1-5.2 s instead of 6.0-6.6 s, W4 (~0.15 s, ~4x) after 3.3-4.2 s instead of
+        4.2-4.4 s, by waiting; the tutorials' --quick runs, which end before their compile,
+        as long as before within noise."""
         if self.numpy_s is None or job.urgent_left <= 0:
-            return False
+            return 0.0
         helping = any(job.urgent[i] for i, _ in list(job.pending))  # this process would too
         busy = sum(s.lock.locked() for s in list(_slots)) + helping  # (the seconds left:)
         left = job.cost / max(busy, 1) - (time.perf_counter() - job.progress)
-        return left <= (WAIT_CALLS if helping else 1) * self.numpy_s
+        patience = (WAIT_CALLS if helping else 1) * self.numpy_s
+        return patience if left <= patience else 0.0
 
     def _switch(self, job):
         self.job = None
