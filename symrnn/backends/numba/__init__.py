@@ -364,8 +364,7 @@ def _when_compiled(fgraph, thunk, segments):
         try:
             if parallel:  # the pieces of a cut graph, here and in worker processes at once,
                 # the largest here, then each taken by whoever is free (a worker starts later)
-                job = background.submit([dict(s.task(), urgent=True) for s in unique[1:]],
-                                        (os.cpu_count() or 2) - 1)
+                job = background.submit([s.task() for s in unique[1:]], (os.cpu_count() or 2) - 1)
                 unique[0].ready()
                 background.compile_here(job, unique[1:])
                 job.ended.wait()

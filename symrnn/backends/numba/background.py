@@ -80,8 +80,8 @@ class Job:
         self.pending = collections.deque(enumerate(tasks))  # (index, task) no one has started
         self.urgent = [t.get("urgent", True) for t in tasks]
         self.left, self.urgent_left = len(tasks), sum(self.urgent)
-        self.cost = sum(t.get("cost", 0.0) for t in tasks if t.get("urgent", True))  # the
-        # urgent tasks' compile seconds left, roughly, from the last task's end:
+        # the urgent tasks' compile seconds left, roughly, from the last task's end:
+        self.cost = sum(t.get("cost", 0.0) for t, u in zip(tasks, self.urgent) if u)
         self.progress = self.started = time.perf_counter()
         self.urgent_ended = threading.Event()
         self.cancelled = False  # the function is gone: its tasks not yet started are skipped
