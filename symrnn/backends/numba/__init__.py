@@ -306,8 +306,13 @@ def _cut_at_scans(nodes, readers, weights=0):
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     if len(scans) < 2 or weights < SPLIT_WEIGHTS or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
-    return [("jit", p) for p in cut.at_scans(nodes, readers,
-                                             tails=config.compile == "background")]
+    return [("jit", p) for p in cut.at_scans(nodes, readers, tails=_in_background())]
+
+
+def _in_background():
+    """Whether a missing compile runs in worker processes (config.compile, and a disk cache
+    to hand the machine code over through) rather than in function()."""
+    return config.compile == "background" and cache.directory("numba") is not None
 
 
 def compile_graph(fgraph):
@@ -346,7 +351,7 @@ def compile_graph(fgraph):
 
 def _when_compiled(fgraph, thunk, segments):
     """``thunk`` once its segments are compiled: at once when numba's disk cache has them,
-    else (config.compile == 'background') each segment runs on NumPy until a worker has
+    else (in the background: ``_in_background``) each segment runs on NumPy until a worker has
     compiled it, the segments that loop (Scans) first."""
     missing = [s for s in segments if not s.ready(compile=False)]
     if not missing:
@@ -355,8 +360,10 @@ def _when_compiled(fgraph, thunk, segments):
     groups = {}  # equal pieces (a deep model's layers) compile once
     for s in missing:
         groups.setdefault((s.source, s.sig), []).append(s)
-    groups = sorted(groups.values(), key=lambda g: (not g[0].loops, -g[0].source.count("\n")))
-    unique = [g[0] for g in groups]  # what loops first, each the largest first
+    in_bg = _in_background()  # (there what loops first; each time the largest first)
+    groups = sorted(groups.values(), key=lambda g: (
+        in_bg and not g[0].loops, -g[0].source.count("\n")))
+    unique = [g[0] for g in groups]
 
     def load(parallel=False):
         timer = background.notice(f"numba compiles {label} in the foreground ("
@@ -372,9 +379,7 @@ def _when_compiled(fgraph, thunk, segments):
                 s.ready()
         finally:
             timer.cancel()
-    if config.compile == "foreground" or cache.directory("numba") is None:
-        # (a worker hands its machine code over through the disk cache only)
-        unique.sort(key=lambda s: -s.source.count("\n"))
+    if not in_bg:  # (a worker hands its machine code over through the disk cache only)
         load(parallel=len(unique) > 1 and (os.cpu_count() or 1) > 1 and
              cache.directory("numba") is not None)
         return thunk

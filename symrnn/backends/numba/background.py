@@ -104,6 +104,10 @@ class Job:
             threading.Thread(target=self.on_done, args=(index,), daemon=True,
                              name="symrnn-numba-loader").start()
 
+    def urgent_pending(self):
+        """Whether an urgent task waits for a compiler."""
+        return any(self.urgent[i] for i, _ in list(self.pending))
+
     def _check_ends(self):  # (with the lock held)
         if self.state == "running" and self.left <= 0:
             self.state = "done"
@@ -267,7 +271,7 @@ class Switch:
             if job.state == "running" and (patience := self._patience(job)):
                 until = time.perf_counter() + patience
                 compile_here(job, self.pieces, until, urgent=True)  # (numba loaded: no start-up)
-                if not any(job.urgent[i] for i, _ in list(job.pending)):  # (else not by then)
+                if not job.urgent_pending():  # (else it cannot end by then)
                     job.urgent_ended.wait(max(0.0, until - time.perf_counter()))
             if job.state == "running":
                 t = time.perf_counter()
@@ -293,7 +297,7 @@ class Switch:
         as long as before within noise."""
         if self.numpy_s is None or job.urgent_left <= 0:
             return 0.0
-        helping = any(job.urgent[i] for i, _ in list(job.pending))  # this process would too
+        helping = job.urgent_pending()  # this process would compile too
         busy = sum(s.lock.locked() for s in list(_slots)) + helping  # (the seconds left:)
         left = job.cost / max(busy, 1) - (time.perf_counter() - job.progress)
         patience = (WAIT_CALLS if helping else 1) * self.numpy_s
