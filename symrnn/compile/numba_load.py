@@ -39,16 +39,17 @@ def _from_cache(cache, sig, ctx):
     return None  # the guard swallowed an I/O error: a miss
 
 
-def cfunc(pyfunc, sig, **options):
+def cfunc(pyfunc, sig, before_compile=lambda: None, **options):
     """``numba.cfunc(sig, cache=True, **options)(pyfunc)``, its machine code loaded from the
-    disk cache the same way when it is there (compiled and cached otherwise)."""
+    disk cache the same way when it is there (compiled and cached otherwise, after
+    ``before_compile()``)."""
     fn = CFunc(pyfunc, sigutils.normalize_signature(sig), locals={}, options=options)
     fn.enable_caching()
-    if not hasattr(fn._cache, "_load_overload"):  # another numba's internals
-        fn.compile()
-        return fn
-    cres = _from_cache(fn._cache, fn._sig, fn._targetdescr.target_context)
+    cres = None
+    if hasattr(fn._cache, "_load_overload"):  # (else another numba's internals)
+        cres = _from_cache(fn._cache, fn._sig, fn._targetdescr.target_context)
     if cres is None:
+        before_compile()
         fn.compile()
         return fn
     fn._cache_hits += 1

@@ -28,7 +28,7 @@ from numba import types
 from symrnn.backends import numpy as reference
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
 from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
-from symrnn.backends.numba import cut, guard, rng, sealed  # noqa: F401
+from symrnn.backends.numba import cut, guard, rng, sealed, warm  # noqa: F401
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.backends.numba import prune
 from symrnn.backends.numba.scan import nested_nodes
@@ -139,6 +139,7 @@ def _nbtype(v):
 
 def _compile(source, sig):
     """The njit dispatcher of ``source``'s ``fn``, compiled for ``sig`` (disk-cached)."""
+    warm.prepare()
     fn = _module(source).fn
     try:
         fn.compile(sig)

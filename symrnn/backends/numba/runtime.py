@@ -14,6 +14,7 @@ from numba.core.extending import intrinsic
 from numba.cpython.unsafe.tuple import tuple_setitem
 
 from symrnn.backends import openblas
+from symrnn.backends.numba import warm
 from symrnn.compile import numba_load
 
 JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -254,7 +255,7 @@ def _register(kind):
     def raw(m, n, k, a, a0, a1, b, b0, b1, c, ldc):
         _product(m, n, k, a, a0, a1, b, b0, b1, c, ldc, isz, z)
     raw.__name__ = raw.__qualname__ = f"{kind}product"  # (the cache file's name)
-    compiled = numba_load.cfunc(raw, _RAW, nopython=True, error_model="numpy")
+    compiled = numba_load.cfunc(raw, _RAW, warm.prepare, nopython=True, error_model="numpy")
     ll.add_symbol(f"symrnn_{kind}product", compiled.address)
     _REGISTERED.add(kind)
 
