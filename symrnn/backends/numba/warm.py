@@ -68,8 +68,9 @@ def prepare():
             cpu_target.target_context.refresh()
         finally:
             sys.meta_path.remove(finder)
-        from numba.np import arraymath
-        arraymath._HAVE_BLAS = importlib.util.find_spec("scipy.linalg") is not None
+        arraymath = sys.modules.get("numba.np.arraymath")  # (the refresh imported it)
+        if arraymath is not None:
+            arraymath._HAVE_BLAS = importlib.util.find_spec("scipy.linalg") is not None
 
 
 def warm_up(waiting=lambda: False):
