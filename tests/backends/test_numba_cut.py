@@ -214,3 +214,58 @@ def test_in_the_background_each_piece_runs_compiled_as_soon_as_it_is_ready(
     same()  # (switched: every piece compiled)
     assert not f.compiling and all(s.fn is not None for g in rest for s in g)
     same()
+
+
+def _stacked(layers=3, width=4):
+    """IndRNN layers, each reading the layer below through a product (``h[1:]``'s, after the
+    rewrites: a view of the first axis of the history's product), and their SGD updates."""
+    x = T.tensor3("x")
+    h, size, params = x, 2, []
+    for k in range(layers):
+        w = theano.shared(R.normal(size=(size, width)) * 0.5, name=f"w{k}")
+        u = theano.shared(R.uniform(0.2, 0.9, size=width), name=f"u{k}")
+        h, _ = theano.scan(lambda pt, hp, u: T.maximum(pt + u * hp, 0),
+                           sequences=T.dot(h, w), non_sequences=u,
+                           outputs_info=T.zeros((x.shape[1], width)))
+        size, params = width, params + [w, u]
+    cost = (h[-1] ** 2).sum()
+    return x, cost, [(p, p - 0.01 * g) for p, g in zip(params, theano.grad(cost, params))], params
+
+
+def test_stacked_layers_are_the_same_pieces_and_compile_once(monkeypatch, tmp_path):
+    """A view of a value's first axis (``p[1:]`` of a layer's input product) is handed on like
+    a buffer, so every layer's forward scan is one piece, and so is every layer's backward
+    scan here: 2 sources compile for 6 looping pieces (3 before: the first layer's forward
+    scan read a product where the others read a view of one); the answers and the shared
+    state are NUMPY's, call after call, compiled or not."""
+    monkeypatch.setattr(theano.config, "compile", "background")
+    monkeypatch.setattr(theano.config, "compiledir", str(tmp_path))
+    monkeypatch.setattr(nb, "SPLIT_NODES", 0)
+    monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
+    monkeypatch.setattr(cut, "APART", 0)
+    jobs, segments = [], []
+    monkeypatch.setattr(background, "submit", lambda tasks, workers=None, on_done=None: (
+        jobs.append(background.Job(tasks, on_done)), jobs[-1])[1])
+    when = nb._when_compiled
+    monkeypatch.setattr(nb, "_when_compiled", lambda fgraph, thunk, segs: (
+        segments.extend(segs), when(fgraph, thunk, segs))[1])
+    x, cost, updates, params = _stacked()
+    f = theano.function([x], cost, updates=updates, mode="NUMBA")
+    x2, cost2, updates2, params2 = _stacked()
+    for p, q in zip(params, params2):
+        q.set_value(p.get_value())
+    ref = theano.function([x2], cost2, updates=updates2, mode="NUMPY")
+    looping = [s for s in segments if s.loops]
+    assert len(looping) == 6
+    assert len({(s.source, s.sig) for s in looping}) == 2  # forward; backward
+    xv = R.normal(size=(7, 2, 2))
+
+    def same():
+        assert_close(f(xv), ref(xv), "stacked layers vs NUMPY")
+        for p, q in zip(params, params2):
+            assert_close(p.get_value(), q.get_value(), "the shared state vs NUMPY")
+    same()  # on NumPy
+    background.compile_here(jobs[0], f.thunk.pieces)
+    same()
+    same()  # compiled
+    assert not f.compiling

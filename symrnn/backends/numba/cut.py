@@ -1,11 +1,11 @@
 """Cutting a long graph into compiled pieces, about one per Scan, so that nothing is copied
 between them (their compile is shared with the workers by background.py: ``compile_here``).
 
-What crosses a cut is a buffer a piece allocated (a Scan's history, a product), never a
-view of one: a view (a slice, a reversal, a transpose, a reshape) is re-made, for free,
-in each piece that reads it, so the next piece's argument is the buffer itself, already
-C-contiguous (no conversion when it is called), and a piece's outputs that no user sees
-are not copied (``handed_on``).
+What crosses a cut is C-contiguous: a buffer a piece allocated (a Scan's history, a
+product), its reshape, or a view of its first axis (``h[1:]``, ``x[t]``), never another
+view: a reversal, a transpose, a slice of other axes is re-made, for free, in each piece
+that reads it, so the next piece's argument needs no conversion when it is called, and a
+piece's outputs that no user sees are not copied (``handed_on``).
 """
 from symrnn.ops.elemwise import DimShuffle
 from symrnn.ops.scan import Scan
@@ -13,7 +13,7 @@ from symrnn.ops.shape import Rebroadcast, Reshape
 from symrnn.ops.subtensor import Subtensor
 
 # ops whose output is a view of their first input in the generated code; a Reshape is one
-# when its input is contiguous (else it copies, so it is moved to its readers, never doubled)
+# when its input is contiguous (else it copies), C-contiguous either way (rt.reshaped)
 VIEWS = (Subtensor, DimShuffle, Rebroadcast)
 
 
@@ -89,14 +89,14 @@ def _made_in(v, piece):
 
 
 def _sink_views(nodes, readers, piece):
-    """id(node) -> the pieces computing it: a view is computed in the pieces of its readers
-    (in place of handing the view over), and where it was placed when something outside
-    this run reads it (a Python node, the graph's outputs)."""
+    """id(node) -> the pieces computing it: a view that may not be C-contiguous is computed
+    in the pieces of its readers (in place of handing the view over), and where it was
+    placed when something outside this run reads it (a Python node, the graph's outputs)."""
     inside = {id(n) for n in nodes}
     places = {}
     for n in reversed(nodes):
         home = {piece[id(n)]}
-        if not _is_view(n):
+        if not _is_view(n) or _contiguous(n.outputs[0]):
             places[id(n)] = home
             continue
         where, outside = set(), False
@@ -108,14 +108,32 @@ def _sink_views(nodes, readers, piece):
                     outside = True
         if outside or not where:
             where |= home
-        if isinstance(n.op, Reshape) and len(where) > 1:
-            where = home  # a reshape may copy: computed once, handed on
         places[id(n)] = where
     return places
 
 
 def _is_view(node):
     return isinstance(node.op, VIEWS + (Reshape,)) and node.outputs[0].type.ndim > 0
+
+
+WHOLE = ("slice", None, None, None)
+
+
+def _contiguous(v):
+    """Whether ``v`` is C-contiguous in the generated code whatever the shapes: not a view, a
+    reshape (rt.reshaped), or a view of the first axis only (``h[1:]``, ``x[:n]``, ``x[t]``)
+    of such a value. Such a
+    view is handed on like a buffer (the next piece's argument needs no conversion either),
+    so a deep model's layers, one reading ``h[1:]`` of the layer below where the first
+    reads a product, are the same piece and compile once."""
+    node = v.owner
+    if node is None or not _is_view(node) or isinstance(node.op, Reshape):
+        return True
+    if not isinstance(node.op, Subtensor):
+        return False
+    first, *rest = node.op.idx_list or (WHOLE,)
+    step_one = not isinstance(first, tuple) or first[3] in (None, 1)
+    return step_one and all(e == WHOLE for e in rest) and _contiguous(node.inputs[0])
 
 
 def liveness(runs, outputs):
