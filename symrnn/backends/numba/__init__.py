@@ -185,7 +185,7 @@ def _load_cached(source, sig):
                 getattr(runtime, name)
         if not os.path.exists(fn._cache._cache_file._index_path):
             return None  # a miss known without starting numba's compiler (about a second)
-        return fn if numba_load.load(fn, sig) is not None else None
+        return fn if numba_load.load(fn, sig, leaf=True) is not None else None
     except Exception:  # noqa: BLE001  (a damaged entry: the compile rebuilds it)
         return None
 
