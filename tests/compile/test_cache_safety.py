@@ -227,3 +227,29 @@ def test_concurrent_writers_share_one_folder(tmp_path):
     _run(tmp_path)
     sources, index, data = _entries(tmp_path)
     assert len(sources) >= 1 and index and data
+
+
+def test_the_guards_verdict_is_read_back_only_when_sealed(tmp_path, monkeypatch):
+    """A source the guard passed once is not checked again while its sealed verdict is in
+    the cache; a verdict file that is not sealed by this cache (planted, damaged) counts as
+    none, so a source the guard refuses is refused whatever the folder holds."""
+    nb = pytest.importorskip("symrnn.backends.numba")
+    from symrnn.backends.numba import guard
+    monkeypatch.setattr(symrnn.config, "compiledir", str(tmp_path))
+    monkeypatch.setattr(cache, "_MEMO", {})
+    safe = guard.HEADER + ("@njit(cache=True, nogil=True, error_model='numpy')\n"
+                           "def fn(x_0):\n    return x_0 + 1\n")
+    checks = []
+    real = guard.checked_code
+    monkeypatch.setattr(guard, "checked_code",
+                        lambda *a, **k: (checks.append(1), real(*a, **k))[1])
+    assert nb._checked_code(safe, "<a>", True) is not None and len(checks) == 1
+    monkeypatch.setattr(cache, "_MEMO", {})  # (a later process: read back from the folder)
+    assert nb._checked_code(safe, "<a>", True) is not None and len(checks) == 1
+    hostile = safe.replace("x_0 + 1", "__import__('os').getcwd()")
+    name = f"memo_{cache.key_of(hostile, nb._salt() + 'guard')}"
+    with open(tmp_path / "numba" / name, "wb") as fh:  # a verdict planted for it, unsealed
+        fh.write(cache._MAGIC + b"\0" * 32 + b"checked")
+    with pytest.raises(guard.UnsafeSource):
+        nb._checked_code(hostile, "<b>", True)
+    assert cache.remembered(safe, lambda s: "?", "numba", nb._salt() + "guard") == "checked"
