@@ -122,10 +122,9 @@ WHOLE = ("slice", None, None, None)
 def _contiguous(v):
     """Whether ``v`` is C-contiguous in the generated code whatever the shapes: not a view, a
     reshape (rt.reshaped), or a view of the first axis only (``h[1:]``, ``x[:n]``, ``x[t]``)
-    of such a value. Such a
-    view is handed on like a buffer (the next piece's argument needs no conversion either),
-    so a deep model's layers, one reading ``h[1:]`` of the layer below where the first
-    reads a product, are the same piece and compile once."""
+    of such a value. Such a view is handed on like a buffer (the next piece's argument
+    needs no conversion either), so a deep model's layers, one reading ``h[1:]`` of the
+    layer below where the first reads a product, are the same piece and compile once."""
     node = v.owner
     if node is None or not _is_view(node) or isinstance(node.op, Reshape):
         return True
