@@ -77,8 +77,9 @@ def _index(node, x, idx):
                        IndexError, node.trace) from None
 
 
-_WHOLE = {("slice", a, None, c) for a in (None, 0) for c in (None, 1)}  # slices keeping all
-_FLIP = ("slice", None, None, -1)
+# the slices that keep a whole axis (x[:], x[0:], x[::1], x[0::1]), and the reversal
+WHOLE = frozenset(("slice", a, None, c) for a in (None, 0) for c in (None, 1))
+FLIP = ("slice", None, None, -1)
 
 
 def region_of_zeros(g):
@@ -125,9 +126,9 @@ class Subtensor(Op):
         (gz,) = output_grads
         if not x.type.dtype.startswith("float"):
             return [None] * len(inputs)
-        if all(e in _WHOLE or e == _FLIP for e in self.idx_list) and gz.type == x.type:
+        if all(e in WHOLE or e == FLIP for e in self.idx_list) and gz.type == x.type:
             # x[0:] is x, x[::-1] x reversed: no zeros to fill and add into (scan slices so)
-            return [gz if all(e in _WHOLE for e in self.idx_list) else self(gz)]
+            return [gz if all(e in WHOLE for e in self.idx_list) else self(gz)]
         from symrnn.tensor.math import zeros_like
         gx = IncSubtensor(self.idx_list, False)(zeros_like(x), gz, *idx_vars)
         return [gx] + [None] * len(idx_vars)

@@ -4,12 +4,8 @@ A scan's gradient writes such views (the whole sequence from step 0, a reversed
 sequence reversed back); each costs the compiled backends a view (numba ~12 ms of
 compile per view) for nothing.
 """
-from symrnn.ops.subtensor import Subtensor
+from symrnn.ops.subtensor import FLIP, WHOLE, Subtensor
 from symrnn.rewrite import register
-
-_WHOLE = (("slice", None, None, None), ("slice", 0, None, None), ("slice", None, None, 1),
-          ("slice", 0, None, 1))
-_REVERSE = ("slice", None, None, -1)
 
 
 def _same(node):
@@ -17,11 +13,11 @@ def _same(node):
     if not isinstance(node.op, Subtensor) or len(node.inputs) > 1:
         return None
     x = node.inputs[0]
-    if all(e in _WHOLE for e in node.op.idx_list):
+    if all(e in WHOLE for e in node.op.idx_list):
         return x
     inner = x.owner
-    if node.op.idx_list == (_REVERSE,) and inner is not None and \
-            isinstance(inner.op, Subtensor) and inner.op.idx_list == (_REVERSE,):
+    if node.op.idx_list == (FLIP,) and inner is not None and \
+            isinstance(inner.op, Subtensor) and inner.op.idx_list == (FLIP,):
         return inner.inputs[0]
     return None
 

@@ -10,7 +10,7 @@ piece's outputs that no user sees are not copied (``handed_on``).
 from symrnn.ops.elemwise import DimShuffle
 from symrnn.ops.scan import Scan
 from symrnn.ops.shape import Rebroadcast, Reshape
-from symrnn.ops.subtensor import Subtensor
+from symrnn.ops.subtensor import WHOLE, Subtensor
 
 # ops whose output is a view of their first input in the generated code; a Reshape is one
 # when its input is contiguous (else it copies), C-contiguous either way (rt.reshaped)
@@ -96,7 +96,7 @@ def _sink_views(nodes, readers, piece):
     places = {}
     for n in reversed(nodes):
         home = {piece[id(n)]}
-        if not _is_view(n) or _contiguous(n.outputs[0]):
+        if _contiguous(n.outputs[0]):  # (not a view, or one handed on like a buffer)
             places[id(n)] = home
             continue
         where, outside = set(), False
@@ -116,9 +116,6 @@ def _is_view(node):
     return isinstance(node.op, VIEWS + (Reshape,)) and node.outputs[0].type.ndim > 0
 
 
-WHOLE = ("slice", None, None, None)
-
-
 def _contiguous(v):
     """Whether ``v`` is C-contiguous in the generated code whatever the shapes: not a view, a
     reshape (rt.reshaped), or a view of the first axis only (``h[1:]``, ``x[:n]``, ``x[t]``)
@@ -130,9 +127,9 @@ def _contiguous(v):
         return True
     if not isinstance(node.op, Subtensor):
         return False
-    first, *rest = node.op.idx_list or (WHOLE,)
+    first, *rest = node.op.idx_list or [None]
     step_one = not isinstance(first, tuple) or first[3] in (None, 1)
-    return step_one and all(e == WHOLE for e in rest) and _contiguous(node.inputs[0])
+    return step_one and all(e in WHOLE for e in rest) and _contiguous(node.inputs[0])
 
 
 def liveness(runs, outputs):
