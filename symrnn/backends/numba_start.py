@@ -1,9 +1,13 @@
 """Starting numba's compiler processes early, without importing numba here.
 
-function() in mode NUMBA with the background compile calls ``start`` first: the worker
-processes (numba/background.py) start before the parent imports numba (about 0.4 s) and
-rewrites the graph, so that a worker's own start-up (Python, numpy, numba, symrnn: about
-a second) overlaps them. background.py ``take``s these processes when it needs one.
+function() in mode NUMBA calls ``start`` first: the worker processes (numba/background.py)
+start before the parent imports numba (about 0.2 s) and rewrites the graph, so that a
+worker's own start-up (Python, numpy, numba, symrnn, numba's set-up: about 0.65 s)
+overlaps them. background.py ``take``s these processes when it needs one: in the
+background compile, and in the foreground one for the pieces of a cut graph (a deep
+model's training step), which compile here and in the workers at once (W3's foreground
+function() took 0.4-0.7 s longer when its worker started only then: 3.8-4.7 s instead of
+3.4-3.5 s, 2-core AMD EPYC).
 """
 import importlib.util
 import os

@@ -197,11 +197,11 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 
 
 def _start_compiler(mode):
-    """Mode NUMBA compiling in the background: start numba's compiler processes now (no
-    waiting), so that their start-up overlaps numba's import, the rewrites and code
-    generation here."""
+    """Mode NUMBA: start numba's compiler processes now (no waiting), so that their
+    start-up overlaps numba's import, the rewrites and code generation here (they compile
+    in the background, and a cut graph's pieces in the foreground too)."""
     try:
-        if resolve_mode(mode) != "NUMBA" or config.compile != "background":
+        if resolve_mode(mode) != "NUMBA":
             return
     except ValueError:  # (function() says why)
         return

@@ -302,7 +302,9 @@ def test_a_compiler_starts_before_numba_is_imported_and_an_unused_one_ends_with_
         time.sleep(0.1)
 
 
-def test_numpy_foreground_no_cache_directory_and_one_core_start_no_compiler(cold, monkeypatch):
+@pytest.mark.parametrize("compile", ["background", "foreground"])
+def test_numpy_no_cache_directory_and_one_core_start_no_compiler(cold, monkeypatch, compile):
+    """(the foreground compile of a cut graph uses the compilers too: they start early)"""
     _stop_workers()
     spawned = []
 
@@ -310,11 +312,9 @@ def test_numpy_foreground_no_cache_directory_and_one_core_start_no_compiler(cold
         spawned.append(1)
         raise ZeroDivisionError
     monkeypatch.setattr(background.numba_start, "spawn", spawn)
+    monkeypatch.setattr(theano.config, "compile", compile)
     x = T.vector("x")
     theano.function([x], x, mode="NUMPY")
-    monkeypatch.setattr(theano.config, "compile", "foreground")
-    theano.function([x], x, mode="NUMBA")
-    monkeypatch.setattr(theano.config, "compile", "background")
     (cold / "file").write_text("")
     monkeypatch.setattr(theano.config, "compiledir", str(cold / "file"))
     with pytest.warns(RuntimeWarning, match="not using the compile cache directory"):
