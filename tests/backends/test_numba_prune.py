@@ -4,7 +4,7 @@ import pytest
 
 import symrnn
 import symrnn.tensor as T
-from symrnn.backends.numba.prune import prune
+from symrnn.backends.numba.prune import merged_checks, prune
 
 
 def _kept(text, ndims=None, params=("x_0", "x_1", "x_2")):
@@ -151,3 +151,48 @@ def test_compiled_code_still_refuses_bad_shapes():
                 (np.ones((2, 3)), np.ones((2, 3)), np.ones(4))]:
         with pytest.raises(ValueError, match="Elemwise|shape"):
             f(*bad)
+
+
+def test_checks_in_a_row_become_one_and_others_stay_apart():
+    lines = ["    " + ln for ln in """
+if not (x_0.shape[0] == 3):
+    raise ValueError(0)
+if not (-n1 <= k2 < n1):
+    raise ValueError(1)
+if not (x_1.shape[0] == x_0.shape[0] and x_1.shape[1] == 2):
+    raise ValueError(2)
+n3 = x_2.shape[0]
+if not (n3 > 0):
+    raise IndexError(3)
+if not (n3 < 9):
+    raise ValueError(4)
+for t4 in range(n3):
+    if not (t4 < 5):
+        raise ValueError(5)
+    if not (t4 < 6):
+        raise ValueError(6)
+if not (n3 < 7):
+    raise ValueError(7)
+""".strip("\n").splitlines()]
+    out = merged_checks(lines)
+    assert out[:2] == [
+        "    if not ((x_0.shape[0] == 3) & (-n1 <= k2 < n1) & "
+        "(x_1.shape[0] == x_0.shape[0] and x_1.shape[1] == 2)):",
+        "        raise ValueError(0, 1, 2)"]
+    assert out[2:7] == lines[6:11]  # another exception, a line between: apart
+    assert out[7:10] == ["    for t4 in range(n3):", "        if not ((t4 < 5) & (t4 < 6)):",
+                         "            raise ValueError(5, 6)"]
+    assert out[10:] == lines[-2:]
+    assert merged_checks(lines[:2]) == lines[:2]
+
+
+def test_merged_checks_pass_and_fail_as_the_single_ones():
+    x, y, z = T.matrix("x"), T.matrix("y"), T.vector("z")
+    f = symrnn.function([x, y, z], (x * y + z).sum(axis=0), mode="NUMBA")
+    assert "raise ValueError(" in f.source() and ") & (" in f.source()  # (merged here)
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(f(a, a, a[0]), (a * a + a[0]).sum(axis=0))
+    for bad in ((a, a[:, :2], a[0]), (a, a, a[0, :2]), (a, a[:1], a[0])):
+        with pytest.raises(ValueError) as e:
+            f(*bad)
+        assert "test_numba_prune.py" in str(e.value)  # (the user's line)

@@ -10,9 +10,10 @@ deep model's training step) is also cut, one function per Scan, because LLVM's
 time grows faster than a function's length (``_cut_at_scans``).
 
 Run-time checks in the generated code raise ``ValueError(k)`` /
-``IndexError(k)`` (k numbers the failing node); the thunk re-raises them
-as errors naming the node and the user's line, with the NumPy backend's
-message when it gives one.
+``IndexError(k)`` (k numbers the failing node; checks in a row are one, raising
+``ValueError(k1, k2, ...)``: prune.merged_checks); the thunk re-raises them as
+errors naming the node and the user's line, with the NumPy backend's message
+when it gives one (else the first node of the ones named).
 """
 import ctypes
 import ctypes.util
@@ -126,7 +127,8 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
     # the result back, so that a warm function() stays fast
     body = cache.remembered(
         "\n".join(ctx.lines) + f"\0{args}\0{sorted(ctx.ndims.items())}",
-        lambda _: "\n".join(prune.cached_calls(prune.prune(ctx.lines, ctx.ndims, args))),
+        lambda _: "\n".join(prune.merged_checks(prune.cached_calls(
+            prune.prune(ctx.lines, ctx.ndims, args)))),
         "numba", _salt())
     head = f"@njit(cache=True, nogil=True, error_model='numpy')\ndef {name}({', '.join(args)}):\n"
     return _HEADER + head + body + "\n", table, consts

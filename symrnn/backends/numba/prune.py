@@ -57,6 +57,38 @@ def cached_calls(lines):
     return [line if "'" in line or '"' in line else _rewritten(line) for line in lines]
 
 
+_CHECK = re.compile(r"(\s*)if not \((.*)\):$")
+_RAISE = re.compile(r"(\s*)raise (ValueError|IndexError)\(([\d, ]+)\)$")
+
+
+def merged_checks(lines):
+    """``lines`` with each run of consecutive checks (``if not (c): raise E(k)``, the same
+    ``E``) made one: ``if not ((c1) & (c2) ...): raise E(k1, k2, ...)``. Each ``if`` cost
+    numba ~15 ms (a block, a raise site); the conditions (comparisons of lengths and
+    indices, read before them) are all evaluated, which is safe since no condition reads
+    what the check before it guards (a line between them would). W3's backward piece
+    compiled in 0.64-0.78 s instead of 0.79-0.90 s (12 checks in 3 runs). The error
+    then names the first check's node when NumPy's run does not say more (``_explain``)."""
+    out, k = [], 0
+    while k < len(lines):
+        run = []
+        while k + 1 < len(lines):
+            c, r = _CHECK.fullmatch(lines[k]), _RAISE.fullmatch(lines[k + 1])
+            if not (c and r and r.group(1) == c.group(1) + "    " and
+                    (not run or run[0][:2] == (c.group(1), r.group(2)))):
+                break
+            run.append((c.group(1), r.group(2), c.group(2), r.group(3)))
+            k += 2
+        if len(run) > 1:
+            (indent, exc, _, _), conds = run[0], " & ".join(f"({c})" for _, _, c, _ in run)
+            out += [f"{indent}if not ({conds}):",
+                    f"{indent}    raise {exc}({', '.join(n for *_, n in run)})"]
+        else:
+            out += lines[k - 2 * len(run):k + (not run)]
+            k += not run
+    return out
+
+
 def _rewritten(line):
     for pattern, repl in _CALLS:
         line = pattern.sub(repl, line)
