@@ -69,24 +69,31 @@ def merged_checks(lines):
     what the check before it guards (a line between them would). W3's backward piece
     compiled in 0.64-0.78 s instead of 0.79-0.90 s (12 checks in 3 runs). The error
     then names the first check's node when NumPy's run does not say more (``_explain``)."""
-    out, k = [], 0
+    out, run, k = [], [], 0
     while k < len(lines):
-        run = []
-        while k + 1 < len(lines):
-            c, r = _CHECK.fullmatch(lines[k]), _RAISE.fullmatch(lines[k + 1])
-            if not (c and r and r.group(1) == c.group(1) + "    " and
-                    (not run or run[0][:2] == (c.group(1), r.group(2)))):
-                break
+        c = _CHECK.fullmatch(lines[k])
+        r = c and k + 1 < len(lines) and _RAISE.fullmatch(lines[k + 1])
+        if r and r.group(1) == c.group(1) + "    ":
+            if run and run[0][:2] != (c.group(1), r.group(2)):
+                _flush(out, run)
             run.append((c.group(1), r.group(2), c.group(2), r.group(3)))
             k += 2
-        if len(run) > 1:
-            (indent, exc, _, _), conds = run[0], " & ".join(f"({c})" for _, _, c, _ in run)
-            out += [f"{indent}if not ({conds}):",
-                    f"{indent}    raise {exc}({', '.join(n for *_, n in run)})"]
         else:
-            out += lines[k - 2 * len(run):k + (not run)]
-            k += not run
+            _flush(out, run)
+            out.append(lines[k])
+            k += 1
+    _flush(out, run)
     return out
+
+
+def _flush(out, run):
+    """Append the checks in ``run`` to ``out`` as one (and empty ``run``)."""
+    if run:
+        indent, exc, cond, _ = run[0]
+        cond = cond if len(run) == 1 else " & ".join(f"({c})" for _, _, c, _ in run)
+        ks = ", ".join(k for *_, k in run)
+        out += [f"{indent}if not ({cond}):", f"{indent}    raise {exc}({ks})"]
+        run.clear()
 
 
 def _rewritten(line):

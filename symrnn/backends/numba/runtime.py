@@ -409,8 +409,7 @@ def _make_reduce(kind):
         """``acc`` (C-contiguous, the lengths of the axes of the 3-d ``x`` whose ``k`` is
         1, in order; started at the reduction's identity) combined with each element of
         ``x`` over the axes whose ``k`` is 0."""
-        flat = acc.reshape(acc.size)
-        n0, n1, n2 = x.shape
+        flat, (n0, n1, n2) = acc.reshape(acc.size), x.shape
         s1 = k1 * (n2 if k2 else 1)
         s0 = k0 * (n1 if k1 else 1) * (n2 if k2 else 1)
         for i in range(n0):
@@ -429,11 +428,8 @@ def _make_reduce(kind):
 
 @njit(inline="always", **JIT)
 def _combined(kind, a, b):
-    if kind == 0:
-        return a + b
-    if kind == 1:
-        return a * b
-    return maximum(a, b) if kind == 2 else minimum(a, b)
+    return a + b if kind == 0 else a * b if kind == 1 else maximum(a, b) if kind == 2 else \
+        minimum(a, b)
 
 
 reduce_sum, reduce_prod, reduce_max, reduce_min = map(_make_reduce, range(4))

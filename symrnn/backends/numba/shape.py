@@ -47,9 +47,7 @@ def _entries(ctx, vec, n):
 @emit.register(Reshape)
 def _reshape(op, node, ctx):
     (x, shp), out = node.inputs, node.outputs[0]
-    sizes = [ctx.fresh("m") for _ in range(op.ndim)]
-    for s, e in zip(sizes, _entries(ctx, shp, op.ndim)):
-        ctx.line(f"{s} = np.int64({e})")
+    sizes = [conv(e, "int64") for e in _entries(ctx, shp, op.ndim)]
     size = " * ".join(ctx.shape(x, d) for d in range(x.type.ndim)) or "1"
     if sizes:
         whole = ctx.fresh("m")
@@ -73,7 +71,7 @@ def _alloc(op, node, ctx):
     out = node.outputs[0]
     shape = [ctx.fresh("n") for _ in dims]
     for s, d in zip(shape, dims):
-        ctx.line(f"{s} = np.int64({ctx.elem(d, [])})")
+        ctx.line(f"{s} = {conv(ctx.elem(d, []), 'int64')}")
     name = ctx.fresh("a")
     dtype = np_dtype(out.type.dtype)
     if value.type.ndim == 0:
