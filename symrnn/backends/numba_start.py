@@ -69,10 +69,7 @@ def pids():
 def _end_unused():
     """At exit, the processes no task was given end at once (they hold nothing: no cache
     write is under way), their pipes closed: nothing is left running or open."""
-    while _ready:
-        pid, proc = _ready.pop()
+    for pid, proc in _ready:
         if pid == os.getpid():
             proc.kill()
-            proc.wait()
-            proc.stdin.close()
-            proc.stdout.close()
+            proc.communicate()  # (waits for it, closes the pipes)
