@@ -51,28 +51,6 @@ def test_fused_elementwise_chain_and_reductions(dtype):
                                     R.normal(size=(1, 5)).astype(dtype)])
 
 
-@pytest.mark.parametrize("dtype", ["float32", "int64"])
-def test_reductions_of_computed_arrays_by_the_runtime_helper(dtype):
-    """A reduction of an array the function computed (not of an elementwise expression)
-    calls rt.reduce_<kind>: every kind over each axis set, of 1-3 dimensions, views, NaN."""
-    x, v = T.tensor3("x", dtype=dtype), T.vector("v", dtype=dtype)
-    y = T.dot(x.reshape((6, 4)), T.ones((4, 4), dtype=dtype)).reshape((2, 3, 4)) if \
-        dtype == "float32" else x * 1  # (computed: a product, a multiplication)
-    outs = [y.sum(), y.sum(axis=0), y.prod(axis=(0, 2)), y.max(axis=(1, 2)),
-            y.T.min(axis=1), y[:, ::-1, 1].sum(axis=1)]  # (the last two: strided views)
-    outs += [(v * 2).max(), (v * 2).sum(axis=0)]
-    f = theano.function([x, v], outs, mode="NUMBA")
-    assert f.source().count("rt.reduce_") == len(outs) - 1  # (y.T: an index map, looped)
-    a = (R.normal(size=(2, 3, 4)) * 3).astype(dtype)
-    vals = [a, np.array([1, 2, 3, 4], dtype=dtype)]
-    if dtype == "float32":
-        vals[1] = np.array([1.0, np.nan, 3.0, -np.inf], dtype=dtype)
-    ref = theano.function([x, v], outs, mode="NUMPY")(*vals)
-    for got, want in zip(f(*vals), ref):
-        assert got.dtype == want.dtype
-        np.testing.assert_allclose(got, want, rtol=1e-5)
-
-
 def test_float32_tanh_is_accurate():
     x = T.vector("x", dtype="float32")
     v = np.linspace(-12, 12, 2001).astype("float32")

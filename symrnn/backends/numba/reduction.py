@@ -42,45 +42,30 @@ def _reduce(op, node, ctx):
         _arg(op, node, ctx, x, shape, kept)
         return
     acc_dtype = _acc_dtype(op.kind, dtype)
-    acc, name, init = ctx.fresh("acc"), ctx.fresh("r"), _init(op.kind, acc_dtype)
-    if op.kind in _COMBINE and not kept and not _by_helper(op, ctx, x, dtype, acc_dtype):
-        idx, nest = loops(ctx, shape)
-        ctx.line(f"{acc} = {init}")
+    combine = _COMBINE[op.kind]
+    idx, nest = loops(ctx, shape)
+    name = ctx.fresh("r")
+    if not kept:
+        acc = ctx.fresh("acc")
+        ctx.line(f"{acc} = {_init(op.kind, acc_dtype)}")
         with nest:
             v = conv(ctx.elem(x, idx), acc_dtype)
-            ctx.line(f"{acc} = {_COMBINE[op.kind].format(acc=acc, v=v)}")
+            ctx.line(f"{acc} = {combine.format(acc=acc, v=v)}")
         ctx.line(f"{name} = {conv(acc, dtype)}")
         ctx.define(out, name)
         return
-    lengths = tuple_text(shape[d] for d in kept) if kept else "(1,)"
-    ctx.line(f"{acc} = np.full({lengths}, {init}, {np_dtype(acc_dtype)})")
-    if _by_helper(op, ctx, x, dtype, acc_dtype):
-        pad, src = 3 - x.type.ndim, ctx.name(x)
-        view = src if not pad else f"{src}[{', '.join(['None'] * pad + [':'] * x.type.ndim)}]"
-        keep = ["0"] * pad + ["1" if d in kept else "0" for d in range(x.type.ndim)]
-        ctx.line(f"rt.reduce_{op.kind}({view}, {acc}, {', '.join(keep)})")
-    else:
-        idx, nest = loops(ctx, shape)
-        at = f"{acc}[{', '.join(idx[d] for d in kept)}]"
-        with nest:
-            v = conv(ctx.elem(x, idx), acc_dtype)
-            ctx.line(f"{at} = {_COMBINE[op.kind].format(acc=at, v=v)}")
-    if not kept:
-        ctx.line(f"{name} = {conv(f'{acc}[0]', dtype)}")
-    elif acc_dtype != dtype:
+    out_shape = tuple_text(shape[d] for d in kept)
+    acc = ctx.fresh("acc")
+    ctx.line(f"{acc} = np.full({out_shape}, {_init(op.kind, acc_dtype)}, {np_dtype(acc_dtype)})")
+    at = f"{acc}[{', '.join(idx[d] for d in kept)}]"
+    with nest:
+        v = conv(ctx.elem(x, idx), acc_dtype)
+        ctx.line(f"{at} = {combine.format(acc=at, v=v)}")
+    if acc_dtype != dtype:
         ctx.line(f"{name} = {acc}.astype({np_dtype(dtype)})")
     else:
         name = acc
     ctx.define(out, name)
-
-
-def _by_helper(op, ctx, x, dtype, acc_dtype):
-    """Whether the reduction calls runtime.py's rt.reduce_<kind> (a computed array of 1-3
-    dimensions, of the output's or the accumulator's dtype): numba compiled a loop nest of
-    its own in ~60-75 ms, the call in ~25-35 ms. What reduces a lazy value (an elementwise
-    expression, an index map) loops over that expression here instead."""
-    return (op.kind in ("sum", "prod", "max", "min") and 1 <= x.type.ndim <= 3 and
-            not ctx.is_lazy(x) and x.type.dtype in (dtype, acc_dtype) and dtype != "bool")
 
 
 def _arg(op, node, ctx, x, shape, kept):

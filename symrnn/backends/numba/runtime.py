@@ -398,38 +398,3 @@ def assign3(dst, src):
         for j in range(src.shape[1]):
             for k in range(src.shape[2]):
                 dst[i, j, k] = src[i, j, k]
-
-
-# ---- a reduction of a computed array: compiled once, not a loop nest in every source ----
-
-def _make_reduce(kind):
-    # (the closure holds only ``kind``, a constant: numba prunes the other combinations)
-    @njit(**JIT)
-    def reduce(x, acc, k0, k1, k2):
-        """``acc`` (C-contiguous, the lengths of the axes of the 3-d ``x`` whose ``k`` is
-        1, in order; started at the reduction's identity) combined with each element of
-        ``x`` over the axes whose ``k`` is 0."""
-        flat, (n0, n1, n2) = acc.reshape(acc.size), x.shape
-        s1 = k1 * (n2 if k2 else 1)
-        s0 = k0 * (n1 if k1 else 1) * (n2 if k2 else 1)
-        for i in range(n0):
-            for j in range(n1):
-                at = i * s0 + j * s1
-                if k2:  # a kept last axis: element by element
-                    for m in range(n2):
-                        flat[at + m] = _combined(kind, flat[at + m], x[i, j, m])
-                else:  # a reduced one: in a local
-                    v = flat[at]
-                    for m in range(n2):
-                        v = _combined(kind, v, x[i, j, m])
-                    flat[at] = v
-    return reduce
-
-
-@njit(inline="always", **JIT)
-def _combined(kind, a, b):
-    return a + b if kind == 0 else a * b if kind == 1 else maximum(a, b) if kind == 2 else \
-        minimum(a, b)
-
-
-reduce_sum, reduce_prod, reduce_max, reduce_min = map(_make_reduce, range(4))
