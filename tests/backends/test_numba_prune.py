@@ -184,6 +184,9 @@ if not (n3 < 7):
                          "            raise ValueError(5, 6)"]
     assert out[10:] == lines[-2:]
     assert merged_checks(lines[:2]) == lines[:2]
+    with_args = ["    if not (a):", "        raise IndexError(1, 7)", "    if not (b):",
+                 "        raise IndexError(2)"]
+    assert merged_checks(with_args) == with_args  # (a raise with arguments of its own)
 
 
 def test_merged_checks_pass_and_fail_as_the_single_ones():

@@ -58,7 +58,7 @@ def cached_calls(lines):
 
 
 _CHECK = re.compile(r"(\s*)if not \((.*)\):$")
-_RAISE = re.compile(r"(\s*)raise (ValueError|IndexError)\(([\d, ]+)\)$")
+_RAISE = re.compile(r"(\s*)raise (ValueError|IndexError)\((\d+)\)$")  # (ctx.check's, no args)
 
 
 def merged_checks(lines):
