@@ -21,6 +21,7 @@ until numba's compiled code runs (symrnn) and 5 more, within --limit seconds. sy
 workload cells also print the time ``function()`` took (warm: the issue's "ready in 0.3 s").
 """
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -218,6 +219,10 @@ def main(argv=None):
                else cell_workload(workload, framework, args.limit))
         print(json.dumps(res), flush=True)
         return
+    for tree in filter(None, (ROOT, args.old)):  # byte-compiled, as pip installs a package (with
+        # PYTHONDONTWRITEBYTECODE set each cell would compile symrnn's modules from source)
+        for part in ("symrnn", "benchmarks"):
+            compileall.compile_dir(os.path.join(tree, part), quiet=1)
     workloads = [w for w in args.only.split(",") if w != "tutorials"]
     if "tutorials" in args.only.split(","):
         workloads += [f"tut:{t}" for t in TUTORIALS]
