@@ -282,3 +282,15 @@ def test_a_named_variable_is_held_so_no_later_one_takes_its_name():
     ctx.define(T.matrix(), "gone_too", alias=True)
     later = [T.vector() for _ in range(200)] + [T.matrix() for _ in range(200)]
     assert not any(id(v) in ctx.names for v in later)
+
+
+def test_a_compiled_function_takes_only_the_arguments_its_code_reads():
+    """An input no node reads is not an argument of the generated function (numba would
+    unbox it in every call); the call hands the others over in their places."""
+    x, y, z = T.matrix("x"), T.vector("y"), T.vector("z")
+    f = theano.function([x, y, z], [T.reshape(x, (3, 2)) * 2, z + 1], mode="NUMBA",
+                        on_unused_input="ignore")
+    assert "def fn(x_0, x_2, c_0):" in f.source()  # (y is x_1; c_0: the reshape's sizes)
+    a, b = f(np.arange(6.0).reshape(2, 3), np.zeros(4), np.arange(5.0))
+    assert np.array_equal(a, 2 * np.arange(6.0).reshape(3, 2))
+    assert np.array_equal(b, np.arange(5.0) + 1)

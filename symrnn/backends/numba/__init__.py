@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import re
 import threading
 import warnings
 
@@ -91,9 +92,10 @@ def fresh(value, given_ids):
 # ---- source generation ----
 
 def generate(nodes, inputs, outputs, name="fn", handed_on=()):
-    """(source, node table, array constants) of one function computing ``outputs``; those
-    in ``handed_on`` (ids: read only by later pieces of a cut graph) may share memory with
-    the arguments, the others are copies where they would."""
+    """(source, node table, array constants, positions of the ``inputs`` it takes) of one
+    function computing ``outputs``; those in ``handed_on`` (ids: read only by later pieces
+    of a cut graph) may share memory with the arguments, the others are copies where they
+    would. What the code never reads is not an argument (numba's wrapper would unbox it)."""
     table = []
     ctx = Ctx(table, clients(outputs, inputs))  # (``nodes`` are all that lies between)
     args = []
@@ -130,8 +132,13 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
         lambda _: "\n".join(prune.merged_checks(prune.cached_calls(
             prune.prune(ctx.lines, ctx.ndims, args)))),
         "numba", _salt())
-    head = f"@njit(cache=True, nogil=True, error_model='numpy')\ndef {name}({', '.join(args)}):\n"
-    return _HEADER + head + body + "\n", table, consts
+    # no_cfunc_wrapper: Python calls it through its CPython wrapper; the C one was 7% of its code
+    read = [k for k, a in enumerate(args) if re.search(rf"\b{a}\b", body)]
+    head = (f"@njit(cache=True, nogil=True, error_model='numpy', no_cfunc_wrapper=True)\n"
+            f"def {name}({', '.join(args[k] for k in read)}):\n")
+    n = len(inputs)
+    return (_HEADER + head + body + "\n", table, [consts[k - n] for k in read if k >= n],
+            [k for k in read if k < n])
 
 
 def _nbtype(v):
@@ -222,11 +229,12 @@ class Segment:
 
     def __init__(self, nodes, inputs, outputs, handed_on=()):
         self.nodes, self.inputs, self.outputs, self.handed_on = nodes, inputs, outputs, handed_on
-        self.source, self.table, consts = generate(nodes, inputs, outputs, handed_on=handed_on)
+        self.source, self.table, consts, read = generate(nodes, inputs, outputs, "fn", handed_on)
         self.consts = [np.ascontiguousarray(c.data) for c in consts]
-        self.types = [(v.type.dtype, v.type.ndim) for v in list(inputs) + consts]
-        self.sig = tuple(_nbtype(v) for v in list(inputs) + consts)
-        self.dtypes = [np.dtype(v.type.dtype) for v in inputs]
+        args = [inputs[k] for k in read] + consts
+        self.types = [(v.type.dtype, v.type.ndim) for v in args]
+        self.sig = tuple(_nbtype(v) for v in args)
+        self.dtypes = [(k, np.dtype(inputs[k].type.dtype)) for k in read]  # what fn takes
         # a piece that loops in Python on NumPy (a Scan's steps) runs several times faster
         # compiled; one that does not runs its array operations about as fast either way
         self.loops = any(isinstance(n.op, Scan) for n in nodes)
@@ -256,7 +264,7 @@ class Segment:
         fn = self.fn  # (a loader thread may set it meanwhile)
         if fn is None:
             return self._on_numpy(values)
-        return fn(*[_prep(v, d) for v, d in zip(values, self.dtypes)], *self.consts)
+        return fn(*[_prep(values[k], d) for k, d in self.dtypes], *self.consts)
 
     def _on_numpy(self, values):
         """The outputs computed by NumPy, as the compiled code hands them out: copies, but
