@@ -12,43 +12,51 @@ function): ``enter()`` saves the thread's control register and sets
 
 and ``leave(saved)`` puts the saved register back exactly (status flags included), also when
 the call raised. The registers are read and written by two tiny numba functions built from LLVM
-intrinsics (no C build step, about 0.3 us each per call); on other processors, or without
-numba, the mode is left alone (``supported()`` says which). The mode is per thread: threads
-that OpenBLAS starts for a large matrix product keep their own (IEEE) mode.
+intrinsics (no C build step, about 0.15 us each per call), or, where numba is not imported
+(mode NUMPY) on x86-64, by a few constant bytes of machine code (fpcode.py, 0.3 us); on other
+processors, or on aarch64 without numba, the mode is left alone (``supported()`` says which).
+The mode is per thread: threads that OpenBLAS starts for a large matrix product keep their own
+(IEEE) mode.
 """
 import platform
+import sys
+
+from symrnn.compile import fpcode
 
 _BITS = {"x86_64": 0x8040, "AMD64": 0x8040, "aarch64": 1 << 24, "arm64": 1 << 24}
 _FNS = None
 
 
 def _build():
-    """(flush bits, (enter, leave, read) entry points), or (None, None) where unsupported."""
+    """(flush bits, (enter, leave, read), whether they are fpcode's), or (None, None, False)
+    where unsupported."""
     bits = _BITS.get(platform.machine())
-    if bits is None:
-        return None, None
+    code = None if bits is None or "numba" in sys.modules else fpcode.entry_points()
+    if bits is None or code is not None:  # (numba's import is 0.2 s: not for four instructions)
+        return bits, code, code is not None
     try:
         from symrnn.compile import fpregs
+        return bits, fpregs.entry_points(), False
     except ImportError:  # no numba
-        return None, None
-    return bits, fpregs.entry_points()
+        code = fpcode.entry_points()
+        return (bits if code else None), code, code is not None
 
 
 def _fns():
     global _FNS
-    if _FNS is None:
-        _FNS = _build()
+    if _FNS is None or (_FNS[2] and "numba" in sys.modules):
+        _FNS = _build()  # (numba's functions, a call half as long, once numba is imported)
     return _FNS
 
 
 def supported():
-    """True where symrnn can set flush-to-zero (x86-64 or aarch64, with numba)."""
+    """True where symrnn can set flush-to-zero (x86-64; aarch64 with numba)."""
     return _fns()[0] is not None
 
 
 def enter():
     """Set flush-to-zero (and denormals-are-zero) in this thread; returns the saved mode."""
-    bits, fns = _fns()
+    bits, fns = _fns()[:2]
     if bits is None:
         return None
     return fns[0](bits)
@@ -62,13 +70,13 @@ def leave(saved):
 
 def current():
     """This thread's floating-point control register (MXCSR / FPCR), or None if unsupported."""
-    bits, fns = _fns()
+    bits, fns = _fns()[:2]
     return None if bits is None else fns[2](0)
 
 
 def scoped(thunk):
     """``thunk`` run with flush-to-zero, the caller's mode restored afterwards (also on error)."""
-    bits, fns = _fns()
+    bits, fns = _fns()[:2]
     if bits is None:
         return thunk
     set_mode, restore = fns[0], fns[1]

@@ -1,12 +1,16 @@
 """Flush-to-zero during a call (config.flush_subnormals): subnormals flushed when on, kept when
 off, the caller's floating-point mode restored (also after an error), backends agreeing.
 CuPy's kernels (--ftz=true): tests/backends/test_cupy_runtime.py, test_kernels_flush_subnormals."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import symrnn
 import symrnn.tensor as T
-from symrnn.compile import fpmode
+from symrnn.compile import fpcode, fpmode
 from helpers import MODES
 
 pytestmark = pytest.mark.skipif(not fpmode.supported(), reason="flush-to-zero is set only on "
@@ -91,3 +95,40 @@ def test_setting_spelled_in_flags():
     assert c.flush_subnormals is False
     with pytest.raises(ValueError, match="flush_subnormals"):
         c.flush_subnormals = "maybe"
+
+
+@pytest.mark.skipif(fpcode.entry_points() is None, reason="x86-64 System V machine code only")
+def test_machine_code_sets_reads_and_restores_mxcsr():
+    """fpcode's three functions: enter sets the bits and returns the register as it was (what
+    numba's functions read too), subnormals are flushed meanwhile, leave puts it back exactly."""
+    enter, leave, read = fpcode.entry_points()
+    before = read(0)
+    saved = enter(0x8040)
+    try:
+        assert saved == before and read(0) == before | 0x8040
+        assert np.float32(1e-20) * np.float32(1e-20) == 0 and np.float32(1e-40) * 3 == 0
+        if "numba" in sys.modules:
+            from symrnn.compile import fpregs
+            assert fpregs.entry_points()[2](0) == read(0)
+    finally:
+        leave(saved)
+    assert read(0) == before
+    assert np.float32(1e-20) * np.float32(1e-20) != 0  # IEEE again
+
+
+@pytest.mark.skipif(fpcode.entry_points() is None, reason="x86-64 System V machine code only")
+def test_a_numpy_mode_function_flushes_without_importing_numba():
+    """... and a function compiled once numba is imported uses numba's faster calls."""
+    code = ("import sys, numpy as np, symrnn, symrnn.tensor as T\n"
+            "from symrnn.compile import fpmode\n"
+            "x, tiny = T.fvector('x'), np.full(2, 1e-20, np.float32)\n"
+            "f = symrnn.function([x], x * x, mode='NUMPY')\n"
+            "print(f(tiny).tolist(), 'numba' in sys.modules, fpmode._FNS[2])\n"
+            "g = symrnn.function([x], x * x, mode='NUMBA')\n"
+            "print(g(tiny).tolist(), f(tiny).tolist(), fpmode._FNS[2])\n")
+    env = dict(os.environ, SYMRNN_FLAGS="")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["[0.0, 0.0] False True",
+                                          "[0.0, 0.0] [0.0, 0.0] False"], run.stdout
