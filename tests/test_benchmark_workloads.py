@@ -46,3 +46,17 @@ def test_subnormal_prone_init_keeps_units_active():
     data, params = wl.make_data(spec)
     assert (data["x"][:, :, 1] > 0).mean() > 0.9  # the second channel is not a sparse marker
     assert params["W0"].std() > 0.05 and (params["u0"] >= 0).all() and (params["u0"] < 1).all()
+
+
+def test_compile_pieces_reports_each_piece():
+    """benchmarks/compile_pieces.py: a workload's pieces compiled, timed and counted (a cell
+    runs in its own process: it replaces the backend's compile step there)."""
+    pytest.importorskip("numba")
+    import json
+    import subprocess
+    run = subprocess.run([sys.executable, os.path.join(HERE, "compile_pieces.py"),
+                          "--cell", "W1"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    pieces = json.loads(run.stdout.strip().splitlines()[-1])
+    assert pieces and all(p["cpu"] > 0 and p["code"]["fn"] > 0 and p["code"]["wrapper"] > 0
+                          for p in pieces)
