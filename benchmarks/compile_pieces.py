@@ -30,9 +30,9 @@ ROOT = os.path.dirname(HERE)
 
 def cell(workload):
     """In this process (symrnn from PYTHONPATH): the pieces' CPU times and instructions."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[var] = "1"
     sys.path.insert(0, HERE)
+    import compile_time
+    compile_time._set_threads()
     import tempfile
     import numba
     import workloads as wl

@@ -31,9 +31,10 @@ def _build():
     """(flush bits, (enter, leave, read), whether they are fpcode's), or (None, None, False)
     where unsupported."""
     bits = _BITS.get(platform.machine())
-    code = None if bits is None or "numba" in sys.modules else fpcode.entry_points()
-    if bits is None or code is not None:  # (numba's import is 0.2 s: not for four instructions)
-        return bits, code, code is not None
+    if bits is None:
+        return None, None, False
+    if "numba" not in sys.modules and fpcode.entry_points():  # (not numba's 0.2 s import)
+        return bits, fpcode.entry_points(), True
     try:
         from symrnn.compile import fpregs
         return bits, fpregs.entry_points(), False

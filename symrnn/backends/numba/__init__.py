@@ -133,10 +133,10 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
             prune.prune(ctx.lines, ctx.ndims, args)))),
         "numba", _salt())
     # no_cfunc_wrapper: Python calls it through its CPython wrapper; the C one was 7% of its code
-    read = [k for k, a in enumerate(args) if re.search(rf"\b{a}\b", body)]
+    used = set(re.findall(r"\b[xc]_\d+\b", body))  # the parameters (x_<k>, c_<k>) it reads
+    read, n = [k for k, a in enumerate(args) if a in used], len(inputs)
     head = (f"@njit(cache=True, nogil=True, error_model='numpy', no_cfunc_wrapper=True)\n"
             f"def {name}({', '.join(args[k] for k in read)}):\n")
-    n = len(inputs)
     return (_HEADER + head + body + "\n", table, [consts[k - n] for k in read if k >= n],
             [k for k in read if k < n])
 
