@@ -12,9 +12,11 @@ from functools import singledispatch
 
 import numpy as np
 
-from symrnn.backends import openblas
+from symrnn.backends import host_memory, openblas
 from symrnn.graph import Constant
 from symrnn.ops.blas import BatchedDot, Dot
+
+host_memory.keep_for_reuse()  # (every CPU backend runs this module's calls)
 
 
 @singledispatch

@@ -15,8 +15,6 @@ Run-time checks in the generated code raise ``ValueError(k)`` /
 errors naming the node and the user's line, with the NumPy backend's message
 when it gives one (else the first node of the ones named).
 """
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import re
@@ -43,24 +41,6 @@ from symrnn.shared import SharedVariable
 _WARNED = set()
 _HEADER = guard.HEADER
 _SALT = None
-
-
-def _keep_freed_memory():
-    """Ask glibc to keep freed memory for reuse instead of returning it to the system.
-
-    A training step allocates the same large buffers (a sequence's projection, a scan's
-    history) on every call; by default glibc maps each one fresh and unmaps it on free,
-    so every call pays a page fault per 4 KiB of them (a third of a step's time here)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: heap (reusable) up to 32 MiB
-        libc.mallopt(-4, 0)  # M_MMAP_MAX: larger ones too (a T=5000 state is 128 MB)
-        libc.mallopt(-1, (1 << 31) - 1)  # M_TRIM_THRESHOLD: keep up to 2 GiB of freed heap
-    except (OSError, AttributeError):  # not glibc: leave the allocator alone
-        pass
-
-
-_keep_freed_memory()
 
 
 def _salt():
