@@ -242,8 +242,8 @@ def main(argv=None):
                 continue
             if c == "cold" or f not in dirs:
                 base = tempfile.mkdtemp(prefix="compile_time_")
-                dirs[f] = {k: os.path.join(base, k) for k in ("symrnn", "pytensor", "torch",
-                                                               "numba")}
+                dirs[f] = {k: os.path.join(base, k)
+                           for k in ("symrnn", "pytensor", "torch", "numba")}
             # warm: the caches its cold cell filled (a symrnn cell runs until its background
             # compile is done; the foreground cuts a graph into other pieces: cut.py's tails)
             res[f, c] = _fmt(run_cell(w, f, c, dirs[f], args))

@@ -11,8 +11,9 @@ eager, JAX jit, PyTensor, and by_hand (plain NumPy forward/backward, by_hand.py)
 Thread counts are fixed through the environment before any framework is imported,
 so run the script once per thread count. Each workload's frameworks are built first, then
 timed in turn (one step each per round), so a shared machine's load falls on all alike.
-Prints a Markdown table: median step time (ms) per framework, the ratio to symrnn NUMBA, compile time (first call) and the
-first loss (which must agree across frameworks: same initial weights).
+Prints a Markdown table: median step time (ms) per framework, the ratio to symrnn NUMBA,
+compile time (first call) and the first loss (which must agree across frameworks: same
+initial weights).
 """
 import argparse
 import os

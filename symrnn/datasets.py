@@ -37,6 +37,7 @@ SHA256 = {
 
 # ---- synthetic tasks ----
 
+
 def counting(n_samples=20, seq_len=10, rng=None):
     """Binary sequences and their sums (seed 004): X (n_samples, seq_len), y (n_samples,).
 
@@ -167,7 +168,7 @@ def mnist(split="train", path=None, n=None, dtype="float32", download=False):
     if split not in MNIST_FILES:
         raise ValueError(f"mnist: split must be 'train' or 'test', got {split!r}")
     images_path, labels_path = _find(MNIST_FILES[split], "mnist", path, MNIST_MIRRORS,
-                                      download)
+                                     download)
     images, labels = _read_idx(images_path, 2051), _read_idx(labels_path, 2049)
     if n is not None:
         images, labels = images[:n], labels[:n]

@@ -16,7 +16,7 @@ class SharedVariable(TensorVariable):
         super().__init__(type, name=name)
         self.allow_downcast = allow_downcast
         self.container = {"value": type.filter(value, strict, allow_downcast,
-                                                what=f"shared {name or ''}".strip())}
+                                               what=f"shared {name or ''}".strip())}
         self.default_update = None
 
     def get_value(self, borrow=False, return_internal_type=False):

@@ -77,8 +77,9 @@ def check_op(fn, values, expected=None, grad=True, modes=None, eps=None, tol=Non
     if expected is not None:
         exp = expected(*values) if callable(expected) else expected
         exp = np.asarray(exp)
-        if exp.dtype != np.asarray(result).dtype and exp.dtype.kind == np.asarray(result).dtype.kind:
-            exp = exp.astype(np.asarray(result).dtype)
+        got = np.asarray(result).dtype
+        if exp.dtype != got and exp.dtype.kind == got.kind:
+            exp = exp.astype(got)
         assert_close(result, exp, "NUMPY vs expected")
     if grad:
         float_idx = [i for i, v in enumerate(values) if v.dtype.kind == "f"]

@@ -122,8 +122,10 @@ def test_precise_batch_norm_averages_the_batches_statistics(rng):
     calibrate = symrnn.function([x], [], updates=ups, mode="NUMPY")
     batches = [rng.normal(k, 1.0 + k, size=(5, 4, 3)) for k in range(3)]
     L.precise_batch_norm([bn], calibrate, batches)
-    np.testing.assert_allclose(bn.mean.get_value(), np.mean([b.mean(axis=(0, 1)) for b in batches], 0))
-    np.testing.assert_allclose(bn.var.get_value(), np.mean([b.var(axis=(0, 1)) for b in batches], 0))
+    np.testing.assert_allclose(bn.mean.get_value(),
+                               np.mean([b.mean(axis=(0, 1)) for b in batches], 0))
+    np.testing.assert_allclose(bn.var.get_value(),
+                               np.mean([b.var(axis=(0, 1)) for b in batches], 0))
     assert np.isclose(bn.alpha.get_value(), 0.1)  # the training momentum is back
 
 

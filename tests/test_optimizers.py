@@ -4,7 +4,7 @@ import pytest
 
 import symrnn
 import symrnn.tensor as T
-from symrnn import optimizers as O
+from symrnn import optimizers as opt
 
 TARGET = np.array([1.0, -0.5, 2.0])
 START = np.array([3.0, 2.0, -1.0])
@@ -27,7 +27,7 @@ def _quadratic(dtype="float64"):
 ])
 def test_converges_on_quadratic(name, kw):
     w, loss, _ = _quadratic()
-    step = symrnn.function([], loss, updates=getattr(O, name)(loss, [w], **kw), mode="NUMPY")
+    step = symrnn.function([], loss, updates=getattr(opt, name)(loss, [w], **kw), mode="NUMPY")
     first = step()
     for _ in range(600):
         last = step()
@@ -74,7 +74,7 @@ def _reference_steps(name, kw, n):
 @pytest.mark.parametrize("n", [1, 3])
 def test_matches_numpy_reference(name, kw, n):
     w, loss, _ = _quadratic()
-    step = symrnn.function([], [], updates=getattr(O, name)(loss, [w], **kw), mode="NUMPY")
+    step = symrnn.function([], [], updates=getattr(opt, name)(loss, [w], **kw), mode="NUMPY")
     for _ in range(n):
         step()
     np.testing.assert_allclose(w.get_value(), _reference_steps(name, kw, n), rtol=1e-10)
@@ -85,7 +85,7 @@ def test_rmsprop_nesterov_matches_seed_001_loop():
     # symrnn keeps that look-ahead point phi = P + momentum * V in the param
     lr, lmbd, mu = 0.05, 0.5, 0.8
     w, loss, gradient = _quadratic()
-    step = symrnn.function([], [], mode="NUMPY", updates=O.rmsprop(
+    step = symrnn.function([], [], mode="NUMPY", updates=opt.rmsprop(
         loss, [w], learning_rate=lr, rho=lmbd, momentum=mu, epsilon=0.0))
     p, v, ma = START.copy(), np.zeros(3), np.zeros(3)
     for _ in range(5):
@@ -103,13 +103,13 @@ def test_rmsprop_nesterov_matches_seed_001_loop():
 def test_float32_params_stay_float32(floatX32):
     w, loss, _ = _quadratic("float32")
     for name in ("sgd", "momentum", "nesterov", "rmsprop", "adam"):
-        symrnn.function([], loss, updates=getattr(O, name)(loss, [w]), mode="NUMPY")()
+        symrnn.function([], loss, updates=getattr(opt, name)(loss, [w]), mode="NUMPY")()
         assert w.get_value().dtype == np.float32
 
 
 def test_clip_grad_norm_rescales_only_large_gradients():
     a, b = T.vector("a"), T.vector("b")
-    f = symrnn.function([a, b], O.clip_grad_norm([a, b], 1.0), mode="NUMPY")
+    f = symrnn.function([a, b], opt.clip_grad_norm([a, b], 1.0), mode="NUMPY")
     big = f(np.array([3.0, 0.0]), np.array([4.0]))
     np.testing.assert_allclose(np.concatenate(big), [0.6, 0.0, 0.8], rtol=1e-6)
     small = f(np.array([0.3, 0.0]), np.array([0.4]))
@@ -118,14 +118,14 @@ def test_clip_grad_norm_rescales_only_large_gradients():
 
 def test_clipped_gradients_feed_an_optimizer():
     w, loss, _ = _quadratic()
-    grads = O.clip_grad_norm(T.grad(loss, [w]), 0.1)
-    symrnn.function([], [], updates=O.sgd(grads, [w], learning_rate=1.0), mode="NUMPY")()
+    grads = opt.clip_grad_norm(T.grad(loss, [w]), 0.1)
+    symrnn.function([], [], updates=opt.sgd(grads, [w], learning_rate=1.0), mode="NUMPY")()
     assert np.linalg.norm(w.get_value() - START) == pytest.approx(0.1, rel=1e-5)
 
 
 def test_clip_updates_bounds_the_new_value():
     w, loss, _ = _quadratic()
-    ups = O.clip_updates(O.sgd(loss, [w], learning_rate=10.0), [w], -1.5, 1.5)
+    ups = opt.clip_updates(opt.sgd(loss, [w], learning_rate=10.0), [w], -1.5, 1.5)
     symrnn.function([], [], updates=ups, mode="NUMPY")()
     assert np.all(np.abs(w.get_value()) <= 1.5)
 
@@ -133,6 +133,6 @@ def test_clip_updates_bounds_the_new_value():
 def test_bad_arguments():
     w, loss, _ = _quadratic()
     with pytest.raises(ValueError, match="adam: got 2 gradients for 1 params"):
-        O.adam([loss, loss], [w])
+        opt.adam([loss, loss], [w])
     with pytest.raises(TypeError, match="not a shared variable"):
-        O.sgd([T.vector("g")], [T.vector("p")])
+        opt.sgd([T.vector("g")], [T.vector("p")])

@@ -7,7 +7,8 @@ import symrnn as theano
 def test_type_from_value():
     assert theano.shared(np.zeros((2, 3), "float32")).type.dtype == "float32"
     assert theano.shared(np.zeros((1, 3))).broadcastable == (False, False)
-    assert theano.shared(np.zeros((1, 3)), broadcastable=(True, False)).broadcastable == (True, False)
+    s = theano.shared(np.zeros((1, 3)), broadcastable=(True, False))
+    assert s.broadcastable == (True, False)
     assert theano.shared(0.5).ndim == 0
 
 

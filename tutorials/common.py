@@ -242,7 +242,7 @@ def add_mnist_subset(p, pool=False):
 
 def learning_rate(args):
     """The learning rate as a shared scalar, so that :func:`fit` can decay it."""
-    import symrnn
+    import symrnn  # noqa: F811  (imported above only when installed)
     return symrnn.shared(np.asarray(args.lr, dtype="float32"), name="lr")
 
 

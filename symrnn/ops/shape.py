@@ -106,7 +106,7 @@ class Reshape(Op):
 
     def grad(self, inputs, output_grads):
         from symrnn.tensor import math as T
-        (x, shape), (gz,) = inputs, output_grads
+        (x, _), (gz,) = inputs, output_grads
         if not x.type.dtype.startswith("float"):
             return [None, None]
         return [T.reshape(gz, T.shape(x), ndim=x.type.ndim), None]
@@ -242,7 +242,7 @@ class ARange(Op):
     def grad(self, inputs, output_grads):
         # out[i] = start + i * step; the length is piecewise constant in stop
         from symrnn.tensor import math as T
-        (start, stop, step), (gz,) = inputs, output_grads
+        (_, stop, _), (gz,) = inputs, output_grads
         if not self.dtype.startswith("float"):
             return [None, None, None]
         i = T.arange(T.shape(gz)[0], dtype=self.dtype)

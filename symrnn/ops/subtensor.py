@@ -302,7 +302,7 @@ class AdvancedSubtensor(Op):
         if not x.type.dtype.startswith("float"):
             return [None] * len(inputs)
         gx = AdvancedIncSubtensor(self.idx_list, False)(zeros_like(x), output_grads[0],
-                                                         *idx_vars)
+                                                        *idx_vars)
         return [gx] + [None] * len(idx_vars)
 
 

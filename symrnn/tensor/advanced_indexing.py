@@ -15,8 +15,8 @@ from symrnn.tensor.indexing import _entry
 def _array_entry(e, inputs):
     if isinstance(e, Variable):
         v = as_tensor_variable(e)
-    elif isinstance(e, (list, np.ndarray)) and not any(isinstance(i, Variable)
-                                                        for i in np.ravel(np.array(e, object))):
+    elif isinstance(e, (list, np.ndarray)) and not any(
+            isinstance(i, Variable) for i in np.ravel(np.array(e, object))):
         data = np.asarray(e)
         v = constant(data.astype("int64") if data.size == 0 else data)
     else:

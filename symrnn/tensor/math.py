@@ -91,7 +91,6 @@ def true_div(x, y):
     return stable if stable is not None else _E["true_div"](x, y)
 
 
-
 int_div = _binary("int_div", "x // y")
 mod = _binary("mod", "x % y (sign of y, as in Python)")
 pow = _binary("pow", "x ** y")
@@ -121,7 +120,6 @@ def log(x):
     x = as_tensor_variable(x)
     stable = _stable_log(x)
     return stable if stable is not None else _E["log"](x)
-
 
 
 log1p = _unary("log1p", "log(1 + x), accurate for small x")

@@ -39,7 +39,7 @@ def test_numpy_backend_runs_a_small_dot_on_one_thread(two_threads, monkeypatch):
         return real(a, b, *rest)
     x, w = T.matrix("x"), T.matrix("w")
     f = theano.function([x, w], [T.dot(x, w), T.batched_dot(x.dimshuffle("x", 0, 1),
-                                                             w.dimshuffle("x", 0, 1))],
+                                                            w.dimshuffle("x", 0, 1))],
                         mode="NUMPY")
     a, b = np.ones((4, 3)), np.ones((3, 2))
     monkeypatch.setattr(np, "dot", spy)

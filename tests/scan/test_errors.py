@@ -59,7 +59,7 @@ def test_no_sequence_and_no_n_steps():
 def test_taps_inconsistent_with_the_initial_value():
     with pytest.raises(ValueError, match="leading axis of length 2"):
         symrnn.scan(lambda a, b: a + b, outputs_info=dict(initial=T.scalar("s"),
-                                                           taps=[-2, -1]), n_steps=3)
+                                                          taps=[-2, -1]), n_steps=3)
     with pytest.raises(ValueError, match="negative"):
         symrnn.scan(lambda a: a, outputs_info=dict(initial=h0, taps=[1]), n_steps=3)
     out, _ = symrnn.scan(lambda a, b: a + b, outputs_info=dict(initial=h0, taps=[-2, -1]),
