@@ -33,14 +33,14 @@ def _build():
     bits = _BITS.get(platform.machine())
     if bits is None:
         return None, None, False
-    if "numba" not in sys.modules and fpcode.entry_points():  # (not numba's 0.2 s import)
-        return bits, fpcode.entry_points(), True
-    try:
-        from symrnn.compile import fpregs
-        return bits, fpregs.entry_points(), False
-    except ImportError:  # no numba
-        code = fpcode.entry_points()
-        return (bits if code else None), code, code is not None
+    code = fpcode.entry_points() if "numba" not in sys.modules else None
+    if code is None:  # (machine code first where numba is not imported: its 0.2 s import)
+        try:
+            from symrnn.compile import fpregs
+            return bits, fpregs.entry_points(), False
+        except ImportError:  # no numba
+            code = fpcode.entry_points()
+    return (bits if code else None), code, code is not None
 
 
 def _fns():
