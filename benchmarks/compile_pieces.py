@@ -46,7 +46,7 @@ def cell(workload):
 
     def keep(fgraph, thunk, segments):  # the pieces, not compiled
         for s in segments:
-            pieces.setdefault(s.source, s.sig)
+            pieces.setdefault(s.source, nb.signature(s.types))
         return thunk
     nb._when_compiled = keep
     spec = wl.specs()[workload]

@@ -63,11 +63,8 @@ _CHECKS = {"compiledir": _compiledir, "rewrites": _rewrites}
 
 
 def _default_mode():
-    try:
-        import numba  # noqa: F401
-        return "NUMBA"
-    except ImportError:
-        return "NUMPY"
+    import importlib.util  # (found, not imported: numba's import waits until it is needed)
+    return "NUMBA" if importlib.util.find_spec("numba") is not None else "NUMPY"
 
 
 class Config:

@@ -33,7 +33,7 @@ def _build():
     bits = _BITS.get(platform.machine())
     if bits is None:
         return None, None, False
-    code = fpcode.entry_points() if "numba" not in sys.modules else None
+    code = fpcode.entry_points() if not numba_loaded() else None
     if code is None:  # (machine code first where numba is not imported: its 0.2 s import)
         try:
             from symrnn.compile import fpregs
@@ -43,9 +43,16 @@ def _build():
     return (bits if code else None), code, code is not None
 
 
+def numba_loaded():
+    """Whether numba is imported, its import finished: a loader thread (loading.py) may be
+    importing it, and numba's functions then would wait for it (0.2-0.3 s)."""
+    loading = sys.modules.get("symrnn.backends.numba.loading")
+    return "numba" in sys.modules and not (loading is not None and loading.importing)
+
+
 def _fns():
     global _FNS
-    if _FNS is None or (_FNS[2] and "numba" in sys.modules):
+    if _FNS is None or (_FNS[2] and numba_loaded()):
         _FNS = _build()  # (numba's functions, a call half as long, once numba is imported)
     return _FNS
 
@@ -77,17 +84,17 @@ def current():
 
 def scoped(thunk):
     """``thunk`` run with flush-to-zero, the caller's mode restored afterwards (also on error)."""
-    bits, fns = _fns()[:2]
+    bits = _fns()[0]
     if bits is None:
         return thunk
-    set_mode, restore = fns[0], fns[1]
 
     def flushed(values):
-        saved = set_mode(bits)
+        fns = _FNS[1]  # (read per call: fpcode's until numba is imported, numba's then)
+        saved = fns[0](bits)
         try:
             return thunk(values)
         finally:
-            restore(saved)
+            fns[1](saved)
     flushed.source = getattr(thunk, "source", None)
     flushed.inner = thunk
     return flushed

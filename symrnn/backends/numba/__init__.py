@@ -3,11 +3,13 @@
 ``compile_graph`` writes one function whose body computes every node in
 topological order (translations per op family in the sibling modules, scan
 loops included), stores the source in the disk cache (symrnn.compile.cache) and
-compiles it for the argument types. An op with no translation runs its NumPy
-``perform``; the graph is then cut into compiled segments joined by those
-Python calls, with a warning naming the op. A long graph with several Scans (a
-deep model's training step) is also cut, one function per Scan, because LLVM's
-time grows faster than a function's length (``_cut_at_scans``).
+compiles it for the argument types (numba is imported then, not with this
+module: in the background mode a thread imports it and loads the code,
+loading.py). An op with no translation runs its NumPy ``perform``; the graph is
+then cut into compiled segments joined by those Python calls, with a warning
+naming the op. A long graph with several Scans (a deep model's training step) is
+also cut, one function per Scan, because LLVM's time grows faster than a
+function's length (``_cut_at_scans``).
 
 Run-time checks in the generated code raise ``ValueError(k)`` /
 ``IndexError(k)`` (k numbers the failing node; checks in a row are one, raising
@@ -16,25 +18,27 @@ errors naming the node and the user's line, with the NumPy backend's message
 when it gives one (else the first node of the ones named).
 """
 import hashlib
+import importlib.util
 import os
 import re
 import threading
 import warnings
 
-import numba  # noqa: F401  (ImportError here means: no numba backend)
 import numpy as np
-from numba import types
 
+if importlib.util.find_spec("numba") is None:  # (numba itself is imported when first needed)
+    raise ImportError("No module named 'numba'")
 from symrnn.backends import numpy as reference
 from symrnn.backends.numba import blas, elemwise, reduction, shape, subtensor  # noqa: F401
-from symrnn.backends.numba import background, debug, nnet, runtime, sort  # noqa: F401
-from symrnn.backends.numba import cut, guard, rng, sealed, warm  # noqa: F401
+from symrnn.backends.numba import background, debug, loading, mrg, nnet, sort  # noqa: F401
+from symrnn.backends.numba import cut, guard  # noqa: F401
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.backends.numba import prune
 from symrnn.backends.numba.scan import nested_nodes
-from symrnn.compile import cache, numba_load
+from symrnn.compile import cache, fpmode
 from symrnn.config import config
 from symrnn.graph import Constant, clients, op_error
+from symrnn.ops import random as R
 from symrnn.ops.scan import Scan
 from symrnn.shared import SharedVariable
 
@@ -48,13 +52,20 @@ def _salt():
     global _SALT
     if _SALT is None:
         digest = hashlib.sha1()
-        # the generated sources call into these; prune shapes them
-        for helpers in (runtime, rng, rng.R, prune):
-            with open(helpers.__file__, "rb") as f:
-                digest.update(f.read())
+        here = os.path.dirname(os.path.abspath(__file__))
+        # the generated sources call into these (read, not imported: numba is not imported
+        # yet); prune shapes them; numba's version (its own index checks it too)
+        numba_dir = os.path.dirname(importlib.util.find_spec("numba").origin)
+        for path in (os.path.join(here, "runtime.py"), os.path.join(here, "rng.py"),
+                     R.__file__, prune.__file__, os.path.join(numba_dir, "_version.py")):
+            try:
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+            except OSError:  # (a numba without the file: its place stands for it)
+                digest.update(path.encode())
         # "sealed-1": the format of the cache files (sealed.py), so that an older
         # symrnn sharing the directory never reads them (nor we its files)
-        _SALT = f"sealed-1:{numba.__version__}:{digest.hexdigest()}"
+        _SALT = f"sealed-1:{digest.hexdigest()}"
     return _SALT
 
 
@@ -121,19 +132,25 @@ def generate(nodes, inputs, outputs, name="fn", handed_on=()):
             [k for k in read if k < n])
 
 
-def _nbtype(v):
-    dtype = np.dtype("bool" if v.type.dtype == "bool" else v.type.dtype)
-    return types.Array(numba.from_dtype(dtype), v.type.ndim, "C")
+def signature(arg_types):
+    """numba's types of the arguments (dtype, ndim) of a generated ``fn`` (C-contiguous
+    arrays). numba is imported here, when first needed, not with this module: a warm
+    function() in the background mode returns before it is imported (loading.py)."""
+    import numba
+    return tuple(numba.types.Array(numba.from_dtype(np.dtype(d)), n, "C") for d, n in arg_types)
 
 
 def _compile(source, sig):
     """The njit dispatcher of ``source``'s ``fn``, compiled for ``sig`` (disk-cached)."""
+    from numba.core.errors import NumbaError
+
+    from symrnn.backends.numba import warm
     warm.prepare()
     fn = _module(source).fn
     try:
         fn.compile(sig)
     except Exception as e:  # noqa: BLE001  (anything but a compile error: a bad cache entry)
-        if isinstance(e, numba.core.errors.NumbaError):
+        if isinstance(e, NumbaError):
             raise
         cache.forget(source, "numba", _salt())  # a damaged cache entry: rebuild it
         fn = _module(source, fresh=True).fn
@@ -143,6 +160,7 @@ def _compile(source, sig):
 
 def _module(source, fresh=False):
     """The module of a generated source, its ``fn``'s disk cache sealed (sealed.py)."""
+    from symrnn.backends.numba import sealed
     # (its code runs once guard.py found nothing in it but generated code)
     mod = cache.load_module(source, "numba", _salt(), fresh, _checked_code)
     sealed.seal(mod.fn)
@@ -183,6 +201,8 @@ def _load_cached(source, sig):
         fn = _module(source).fn
         if sig in fn.overloads:
             return fn
+        from symrnn.backends.numba import runtime
+        from symrnn.compile import numba_load
         for name in ("sgemm", "dgemm"):  # their C function's symbol, which the code calls
             if f"rt.{name}(" in source:
                 getattr(runtime, name)
@@ -213,7 +233,7 @@ class Segment:
         self.consts = [np.ascontiguousarray(c.data) for c in consts]
         args = [inputs[k] for k in read] + consts
         self.types = [(v.type.dtype, v.type.ndim) for v in args]
-        self.sig = tuple(_nbtype(v) for v in args)
+        self.sig = None  # numba's types of them (``ready``: numba is imported then)
         self.dtypes = [(k, np.dtype(inputs[k].type.dtype)) for k in read]  # what fn takes
         # a piece that loops in Python on NumPy (a Scan's steps) runs several times faster
         # compiled; one that does not runs its array operations about as fast either way
@@ -224,6 +244,7 @@ class Segment:
         """Load the machine code from the disk cache, else compile it (if ``compile``)."""
         with self._lock:  # (a loader thread and a call may both get here)
             if self.fn is None:
+                self.sig = self.sig or signature(self.types)
                 fn = _load_cached(self.source, self.sig)
                 if fn is None and compile:
                     fn = _compile(self.source, self.sig)
@@ -357,14 +378,23 @@ def compile_graph(fgraph):
 def _when_compiled(fgraph, thunk, segments):
     """``thunk`` once its segments are compiled: at once when numba's disk cache has them,
     else (in the background: ``_in_background``) each segment runs on NumPy until a worker has
-    compiled it, the segments that loop (Scans) first."""
+    compiled it, the segments that loop (Scans) first. In the background, where numba is not
+    imported yet, all that (numba's import included) happens in a thread while the calls run
+    on NumPy (loading.py)."""
+    if _in_background() and not fpmode.numba_loaded():
+        return loading.Loading(thunk, lambda: _settled(fgraph, thunk, segments))
+    return _settled(fgraph, thunk, segments)
+
+
+def _settled(fgraph, thunk, segments):
+    """``_when_compiled``'s thunk, numba imported here."""
     missing = [s for s in segments if not s.ready(compile=False)]
     if not missing:
         return thunk
     label = getattr(fgraph, "label", None) or "a function"
     groups = {}  # equal pieces (a deep model's layers) compile once
     for s in missing:
-        groups.setdefault((s.source, s.sig), []).append(s)
+        groups.setdefault((s.source, tuple(s.types)), []).append(s)
     in_bg = _in_background()  # (there what loops first; each time the largest first)
     groups = sorted(groups.values(), key=lambda g: (
         in_bg and not g[0].loops, -g[0].source.count("\n")))

@@ -22,9 +22,11 @@ temporary name and renames it into place, so a killed worker leaves nothing
 half-written. When the parent exits, a worker finishes the task it is on (the cache
 gains it) and ends with its input.
 
-function() starts the workers (numba_start.py) before it imports numba and rewrites the
-graph, so that a worker's start-up overlaps them; a worker still idle then does numba's
-once-per-process set-up (warm.py) before its first task arrives.
+function() starts the workers (numba_start.py) before it rewrites the graph, so that a
+worker's start-up overlaps that, code generation and numba's import here (in a thread:
+loading.py); a worker still idle then does numba's once-per-process set-up (warm.py) before
+its first task arrives. This module imports no numba in the program (a worker's ``_main``
+does).
 """
 import collections
 import json
@@ -38,9 +40,7 @@ import time
 import warnings
 import weakref
 
-import numba
 import numpy as np
-from numba import types
 
 from symrnn.backends import numba_start, openblas
 
@@ -52,7 +52,7 @@ _tasks = queue.Queue()
 _slots = []  # one _Slot per worker thread
 _pid = os.getpid()  # the process the threads serving _slots run in
 _lock = threading.Lock()
-_switches = weakref.WeakSet()  # the functions that may still run on NumPy
+_switches = weakref.WeakSet()  # the thunks that may still run on NumPy (watch)
 
 
 def say(text):
@@ -185,9 +185,27 @@ def _ensure_slots(n):
                          name="symrnn-numba-compiler").start()
 
 
+def hand_over(deadline):
+    """Wait (until ``deadline``, time.monotonic()) until each compiler process has been handed
+    a task or none is left to hand: at exit, each then finishes the one it is on."""
+    while time.monotonic() < deadline:
+        with _tasks.mutex:
+            waiting = len(_tasks.queue)
+            handed = _tasks.unfinished_tasks == waiting  # (none half-way between get and write)
+        if handed and (not waiting or all(s.lock.locked() for s in list(_slots))):
+            return
+        time.sleep(0.01)
+
+
 def compiling():
-    """True while some live function runs on NumPy because numba compiles it (progress)."""
-    return any(s.job is not None for s in list(_switches))
+    """True while some live function runs on NumPy because numba compiles (or loads) it
+    (progress)."""
+    return any(s.compiling for s in list(_switches))
+
+
+def watch(thunk):
+    """Count ``thunk`` (with a ``compiling`` property) in ``compiling()`` while it lives."""
+    _switches.add(thunk)
 
 
 def worker_pids():
@@ -213,17 +231,23 @@ def _serve(slot):
     while True:
         job = _tasks.get()  # (one of its tasks, unless this process took them all)
         if job.cancelled or (got := take(job)) is None:
+            _tasks.task_done()
             continue
         index, task = got
         with slot.lock:
-            line = ""
+            line, handed = "", False
             try:
                 proc = slot.process()
                 proc.stdin.write(json.dumps(task) + "\n")
                 proc.stdin.flush()
+                _tasks.task_done()  # (handed over: see hand_over)
+                handed = True
                 line = proc.stdout.readline()
             except OSError:  # it could not start, or died before reading the task
                 pass
+            finally:
+                if not handed:
+                    _tasks.task_done()
             if not line:
                 proc, slot.proc = slot.proc, None
                 status = None
@@ -240,6 +264,16 @@ def _serve(slot):
         except ValueError:
             error = f"the compiler process answered {line[:200]!r}"
         job.finish_task(error, task.get("cost", 0.0), index)
+
+
+def on_numpy(thunk, values, busy=0):
+    """``thunk(values)`` while some of its pieces run on NumPy: as the compiled code, with no
+    floating-point warnings; and its products on one BLAS thread where the compilers (and
+    ``busy`` threads of this process) have the other cores (OpenBLAS's threads fighting a
+    compiler for a core took W3's first call from 0.6 s to 2.4 s on 2 cores)."""
+    crowded = busy + sum(s.lock.locked() for s in list(_slots)) >= (os.cpu_count() or 1) - 1
+    with np.errstate(all="ignore"), openblas.one_thread_if_small(0 if crowded else BIG):
+        return thunk(values)
 
 
 class Switch:
@@ -259,7 +293,7 @@ class Switch:
         self.timer = notice(f"numba compiles {label} in the background; until it is ready "
                             "its calls run on NumPy")
         self.job = job  # (last: __del__ cancels the timer)
-        _switches.add(self)
+        watch(self)
 
     @property
     def compiling(self):
@@ -315,12 +349,7 @@ class Switch:
                 f"{time.perf_counter() - job.started:.1f} s)")
 
     def _run_while_compiling(self, values):
-        # as the compiled code: no floating-point warnings; and products on one BLAS thread
-        # where the compilers have the other cores (OpenBLAS's threads fighting a compiler
-        # for a core took W3's first call from 0.6 s to 2.4 s on 2 cores)
-        crowded = sum(s.lock.locked() for s in list(_slots)) >= (os.cpu_count() or 1) - 1
-        with np.errstate(all="ignore"), openblas.one_thread_if_small(0 if crowded else BIG):
-            return self.compiled(values)
+        return on_numpy(self.compiled, values)
 
     def __del__(self):
         job = getattr(self, "job", None)
@@ -335,9 +364,8 @@ def _main():
     warnings.simplefilter("ignore")
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
-    # the package that imports this module (a cycle at import time): loaded by now
-    import symrnn.backends.numba  # noqa: F401  (the helpers the sources call)
-    from symrnn.backends.numba import warm
+    import symrnn.backends.numba  # (the package that imports this module: loaded by now)
+    from symrnn.backends.numba import runtime, warm  # noqa: F401  (the helpers the sources call)
     try:  # until the first task arrives (or the parent is gone: the input ends)
         warm.warm_up(lambda: bool(select.select([sys.stdin], [], [], 0)[0]))
     except Exception:  # noqa: BLE001  (a warm-up saves time only; the tasks still compile)
@@ -349,8 +377,7 @@ def _main():
             mod = modules.get(task["name"])
             if mod is None:  # the stored source, checked as the parent's own compile checks it
                 mod = modules[task["name"]] = symrnn.backends.numba.load_task(task)
-            mod.fn.compile(tuple(types.Array(numba.from_dtype(np.dtype(d)), n, "C")
-                                 for d, n in task["sig"]))
+            mod.fn.compile(symrnn.backends.numba.signature(task["sig"]))
             reply = {}
         except Exception as e:  # noqa: BLE001  (the parent compiles it again and reports)
             reply = {"error": f"{type(e).__name__}: {e}"[:2000]}
