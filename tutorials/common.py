@@ -71,6 +71,10 @@ def compiled(t0):
     """What the build since ``t0`` (time.time()) gave: compiled code, or NumPy running the
     first steps while numba compiles in the background."""
     took = f"{time.time() - t0:.1f} s"
+    loading = sys.modules.get("symrnn.backends.numba.loading")
+    if loading is not None and loading.importing:  # (settles within the first call)
+        return (f"ready in {took}; numba is imported and the compiled code loaded beside "
+                "(or compiled, where the cache lacks it)")
     if _numba_compiling():
         return f"ready in {took}; numba compiles in the background, NumPy runs the first steps"
     return f"compiled in {took}"
