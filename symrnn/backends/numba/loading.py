@@ -9,10 +9,11 @@ compile: background.py), so that what the program does between function() and it
 thread (up to WAIT_S): a call running on NumPy meanwhile would only share the interpreter
 lock with numba's import, slowing both (a warm W1's calls reached full speed 0.4 s later
 that way, W3's first call took 0.2 s longer). A later call while the thread still works
-runs the pieces not loaded yet on NumPy, exactly as during a background compile. The loader
-thread is started only while numba is not imported: later functions load their code in
-function() (~10 ms a piece). It is not a daemon: a program ending at once waits for it (a
-fraction of a second) rather than leave numba half-used while the interpreter shuts down.
+runs the pieces not loaded yet on NumPy, exactly as during a background compile. A loader
+thread is started only while numba is not (yet fully) imported: later functions load their
+code in function() (~10 ms a piece). It is not a daemon: a program ending at once waits for
+it (a fraction of a second) rather than leave numba half-used while the interpreter shuts
+down.
 
 If the thread fails, the next call settles in the caller's thread (and raises what it
 raises); if numba cannot be imported at all (installed but broken), the function stays on
