@@ -44,10 +44,10 @@ def _build():
 
 
 def numba_loaded():
-    """Whether numba is imported, its import finished: a loader thread (loading.py) may be
-    importing it, and numba's functions then would wait for it (0.2-0.3 s)."""
+    """Whether numba is imported, its import finished (backends/numba/loading.py says, where
+    a loader thread may be importing it)."""
     loading = sys.modules.get("symrnn.backends.numba.loading")
-    return "numba" in sys.modules and not (loading is not None and loading.importing)
+    return loading.numba_ready() if loading is not None else "numba" in sys.modules
 
 
 def _fns():

@@ -35,7 +35,7 @@ from symrnn.backends.numba import cut, guard  # noqa: F401
 from symrnn.backends.numba.codegen import Ctx, emit, translatable, tuple_text
 from symrnn.backends.numba import prune
 from symrnn.backends.numba.scan import nested_nodes
-from symrnn.compile import cache, fpmode
+from symrnn.compile import cache
 from symrnn.config import config
 from symrnn.graph import Constant, clients, op_error
 from symrnn.ops import random as R
@@ -379,9 +379,9 @@ def _when_compiled(fgraph, thunk, segments):
     """``thunk`` once its segments are compiled: at once when numba's disk cache has them,
     else (in the background: ``_in_background``) each segment runs on NumPy until a worker has
     compiled it, the segments that loop (Scans) first. In the background, where numba is not
-    imported yet, all that (numba's import included) happens in a thread while the calls run
-    on NumPy (loading.py)."""
-    if _in_background() and not fpmode.numba_loaded():
+    imported yet, all that (numba's import included) happens in a thread while the program
+    goes on; its first call waits for it (loading.py)."""
+    if _in_background() and not loading.numba_ready():
         return loading.Loading(thunk, lambda: _settled(fgraph, thunk, segments))
     return _settled(fgraph, thunk, segments)
 

@@ -21,6 +21,7 @@ NumPy with one warning, as get_backend does for a missing numba.
 """
 import atexit
 import os
+import sys
 import threading
 import time
 import warnings
@@ -31,7 +32,13 @@ from symrnn.compile import fpmode
 WAIT_S = 1.0  # the first call waits this long at most for the thread (numba's import, ~0.3 s)
 EXIT_WAIT_S = 10.0  # at exit, how long a program waits at most for the compilers to get tasks
 _started = set()  # the process ids that started a loader thread
-importing = set()  # the Loadings whose thread may import numba (fpmode.numba_loaded)
+importing = set()  # the Loadings whose thread may be importing numba
+
+
+def numba_ready():
+    """Is numba imported, its import finished? (a loader thread may be importing it; what
+    needs numba then would wait for that, 0.2-0.3 s)"""
+    return "numba" in sys.modules and not importing
 
 
 class Loading:
