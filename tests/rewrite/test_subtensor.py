@@ -51,3 +51,45 @@ def test_scan_gradients_compile_with_fewer_views_and_the_same_values():
     assert len(_subtensors(f)) < len(_subtensors(g))
     for got, w_ in zip(f(v), want):
         np.testing.assert_allclose(got, w_, rtol=1e-12)
+
+
+def _two_layers_hoisted(step):
+    """Two IndRNN layers written the Theano way (the input product inside the step), a loss
+    on the top layer's state at ``step``; the cost and its gradients."""
+    rng = np.random.default_rng(3)
+    x = T.tensor3("x")
+    h, size, params = x, 2, []
+    for k in range(2):
+        w = theano.shared(rng.normal(size=(size, 4)) * 0.5, name=f"w{k}")
+        u = theano.shared(rng.uniform(0.2, 0.9, size=4), name=f"u{k}")
+        h, _ = theano.scan(lambda xt, hp, w, u: T.maximum(T.dot(xt, w) + u * hp, 0),
+                           sequences=h, non_sequences=[w, u],
+                           outputs_info=T.zeros((x.shape[1], 4)))
+        size, params = 4, params + [w, u]
+    cost = (h[step] ** 2).sum()
+    return x, [cost] + theano.grad(cost, params + [x])
+
+
+@pytest.mark.parametrize("step", [-1, 0, 2])
+def test_a_reversed_gradient_of_one_step_is_mirrored_for_equal_scans(step):
+    """The gradient of a loss on one step of the top layer (zeros with that step put in),
+    read reversed by its backward scan, becomes the zeros with the mirrored step put in,
+    read straight, as the layer below reads its gradient: the same values."""
+    x, outs = _two_layers_hoisted(step)
+    v = np.random.default_rng(4).normal(size=(5, 3, 2))
+    f = theano.function([x], outs, mode="NUMPY")
+    old = theano.config.rewrites
+    theano.config.rewrites = "-reversed_zeros_region"
+    try:
+        g = theano.function([x], outs, mode="NUMPY")
+    finally:
+        theano.config.rewrites = old
+
+    def scans_read_reversed(fn):
+        return sum(1 for n in fn.maker.fgraph.toposort() if type(n.op).__name__ == "Scan"
+                   for v in n.inputs if v.owner is not None and
+                   str(v.owner.op) == "Subtensor{::-1}" and
+                   type(v.owner.inputs[0].owner.op).__name__ == "IncSubtensor")
+    assert scans_read_reversed(g) == 1 and scans_read_reversed(f) == 0
+    for got, want in zip(f(v), g(v)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
