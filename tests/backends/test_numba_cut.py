@@ -120,7 +120,8 @@ def test_cut_around_a_nested_scan_and_its_gradient(monkeypatch, foreground):
     outs = [cost] + grads
     ref = theano.function([x], outs, mode="NUMPY")(xv)
     f, calls = _cut_and_recorded(monkeypatch, [x], outs)
-    assert len(_pieces(f)) == 6  # 3 Scans and their gradients
+    # 3 Scans and their gradients; the equal gradient scans apart, with what runs between
+    assert len(_pieces(f)) >= 6
     for got, want in zip(f(xv), ref):
         assert_close(got, want, "cut vs NUMPY")
     _check_nothing_copied(f, calls)
@@ -272,3 +273,50 @@ def test_stacked_layers_are_the_same_pieces_and_compile_once(monkeypatch, tmp_pa
     same()
     same()  # compiled
     assert not f.compiling
+
+
+def _hoisted(layers=2, width=4):
+    """IndRNN layers written the Theano way (``T.dot(x_t, w)`` inside the step: the rewrites
+    hoist it), a loss on the top layer's last state (its gradient: zeros with the last step
+    put in), and SGD updates."""
+    x = T.tensor3("x")
+    h, size, params = x, 2, []
+    for k in range(layers):
+        w = theano.shared(R.normal(size=(size, width)) * 0.5, name=f"w{k}")
+        u = theano.shared(R.uniform(0.2, 0.9, size=width), name=f"u{k}")
+        h, _ = theano.scan(lambda xt, hp, w, u: T.maximum(T.dot(xt, w) + u * hp, 0),
+                           sequences=h, non_sequences=[w, u],
+                           outputs_info=T.zeros((x.shape[1], width)))
+        size, params = width, params + [w, u]
+    cost = (h[-1] ** 2).sum()
+    return x, cost, [(p, p - 0.01 * g) for p, g in zip(params, theano.grad(cost, params))], params
+
+
+def test_equal_scans_are_pieces_of_their_own_and_compile_once(monkeypatch, foreground):
+    """Equal Scans reading alike (cut._twins: the layers' forward scans, their backward
+    scans) are each a piece holding the Scan alone and the views it reads, so both layers'
+    forward scans are one source and so are their backward scans, with what runs between
+    them in pieces of its own; the answers and the shared state are NUMPY's."""
+    monkeypatch.setattr(nb, "SPLIT_NODES", 0)
+    monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
+    segments = []
+    when = nb._when_compiled
+    monkeypatch.setattr(nb, "_when_compiled", lambda fgraph, thunk, segs: (
+        segments.extend(segs), when(fgraph, thunk, segs))[1])
+    x, cost, updates, params = _hoisted()
+    f = theano.function([x], cost, updates=updates, mode="NUMBA")
+    x2, cost2, updates2, params2 = _hoisted()
+    for p, q in zip(params, params2):
+        q.set_value(p.get_value())
+    ref = theano.function([x2], cost2, updates=updates2, mode="NUMPY")
+    looping = [s for s in segments if s.loops]
+    assert len(looping) == 4
+    for s in looping:
+        scans = [n for n in s.nodes if isinstance(n.op, cut.Scan)]
+        assert len(scans) == 1 and all(n in scans or cut._is_view(n) for n in s.nodes)
+    assert len({(s.source, tuple(s.types)) for s in looping}) == 2  # forward; backward
+    xv = R.normal(size=(6, 3, 2))
+    for _ in range(3):
+        assert_close(f(xv), ref(xv), "equal scans apart vs NUMPY")
+        for p, q in zip(params, params2):
+            assert_close(p.get_value(), q.get_value(), "the shared state vs NUMPY")

@@ -38,9 +38,9 @@ def at_scans(nodes, readers, tails=True):
         if id(n) not in piece:
             piece[id(n)] = max((made.get(id(v), 0) for v in n.inputs), default=0)
             made.update((id(o), piece[id(n)]) for o in n.outputs)
-    _split_pieces(nodes, needed, piece, tails)
+    _split_pieces(nodes, needed, piece, tails, _twins(scans, readers))
     places = _sink_views(nodes, readers, piece)
-    pieces = [[] for _ in range(3 * len(scans))]
+    pieces = [[] for _ in range(3 * len(scans) + 1)]
     for n in nodes:
         for k in sorted(places[id(n)]):
             pieces[k].append(n)
@@ -51,7 +51,25 @@ PREPARED = 40  # a Scan's preparation of more nodes than this is a piece of its 
 APART = 8  # in the background: a preparation, or what no Scan reads, of more than this
 
 
-def _split_pieces(nodes, needed, piece, tails):
+def _twins(scans, readers):
+    """The indices of the Scans that have a twin: an equal Scan (a deep model's layers, their
+    backward scans) on inputs of the same types whose outputs are read alike. A twin's piece
+    holds the Scan alone (and the views it reads), so that both compile once."""
+    keys = [(n.op, tuple(map(_viewed, n.inputs)),
+             tuple(bool(readers.get(id(o))) for o in n.outputs)) for n in scans]
+    return {k for k, key in enumerate(keys) if keys.count(key) > 1}
+
+
+def _viewed(v):
+    """``v``'s type and the views a piece re-makes to read it (``_sink_views``)."""
+    views = ()
+    while not _contiguous(v):
+        views, v = views + ((v.owner.op, tuple(i.type for i in v.owner.inputs[1:])),), \
+            v.owner.inputs[0]
+    return v.type, views
+
+
+def _split_pieces(nodes, needed, piece, tails, twins=()):
     """Renumber ``piece`` (Scan k's piece: 3k + 1) putting in piece 3k what the piece
     computes before its Scan, when that is long (the loss and its gradient before a
     backward scan: two pieces of half the length compile side by side, and faster even one
@@ -65,18 +83,21 @@ def _split_pieces(nodes, needed, piece, tails):
     (W3 in 4.3-5.0 s instead of 3.9-4.5 s), so a graph compiled in one mode finds the other
     mode's pieces missing from the cache."""
     after = {id(o) for n in nodes if isinstance(n.op, Scan) for o in n.outputs}
-    before, tail = {}, {}
+    before, tail, apart = {}, {}, {}
     for n in nodes:
         k = piece[id(n)]
-        if tails and id(n) not in needed:
-            tail.setdefault(k, []).append(n)
-        elif isinstance(n.op, Scan) or any(id(v) in after and _made_in(v, piece) == k
-                                           for v in n.inputs):
+        reads = isinstance(n.op, Scan) or any(id(v) in after and _made_in(v, piece) == k
+                                              for v in n.inputs)
+        if reads:
             after.update(id(o) for o in n.outputs)
-        else:
+        if k in twins and not isinstance(n.op, Scan):  # a twin's piece: its Scan alone; what
+            apart[id(n)] = 3 * k + 3 * reads  # reads it goes with what prepares the next
+        elif tails and id(n) not in needed:
+            tail.setdefault(k, []).append(n)
+        elif not reads:
             before.setdefault(k, []).append(n)
     for n in nodes:
-        piece[id(n)] = 3 * piece[id(n)] + 1
+        piece[id(n)] = apart.get(id(n), 3 * piece[id(n)] + 1)
     for moved, long, shift in ((before, APART if tails else PREPARED, -1), (tail, APART, 1)):
         for part in moved.values():
             if len(part) > long:
