@@ -8,7 +8,8 @@ A cell is (workload, framework, cache). Workloads: W1-W5 (benchmarks/workloads.p
 each tutorial's training function (its --quick run; the training function is the one
 with updates that is called most). Frameworks: ``symrnn`` (numba compiling in the
 background while NumPy runs the first calls: the default), ``symrnn-fg``
-(config.compile='foreground'), ``symrnn-old`` (another checkout, --old), ``jax`` (jit),
+(config.compile='foreground'), ``symrnn-old`` and ``symrnn-old-fg`` (another checkout,
+--old, each mode), ``jax`` (jit),
 ``pytensor`` (its default mode), ``torch.compile``. Cache: ``cold`` (an empty compile
 cache: symrnn's compiledir, PyTensor's compiledir and numba cache, Inductor's cache;
 numba's cache of symrnn's own helpers, in the package, stays filled as after any first
@@ -36,7 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TUTORIALS = ["counting_rnn", "scan_basics", "binary_adder", "indrnn_adding", "irnn_mnist",
              "orthogonal_rnn_mnist", "indrnn_charlm", "indrnn_mnist"]
-FRAMEWORKS = ["symrnn", "symrnn-fg", "symrnn-old", "jax", "pytensor", "torch.compile"]
+FRAMEWORKS = ["symrnn", "symrnn-fg", "symrnn-old", "symrnn-old-fg", "jax", "pytensor",
+              "torch.compile"]
 
 
 # ---- one cell, in this process ----
@@ -148,11 +150,11 @@ def cell_tutorial(name, limit):
 
 def run_cell(workload, framework, cache, dirs, args):
     env = dict(os.environ)
-    env["PYTHONPATH"] = (args.old if framework == "symrnn-old" else ROOT) + os.pathsep + \
-        env.get("PYTHONPATH", "")
+    tree = args.old if framework.startswith("symrnn-old") else ROOT
+    env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
     flags = [f"compiledir={dirs['symrnn']}"]
-    if framework in ("symrnn", "symrnn-fg"):
-        flags.append("compile=" + ("foreground" if framework == "symrnn-fg" else "background"))
+    if framework in ("symrnn", "symrnn-fg", "symrnn-old-fg"):  # (symrnn-old: its default)
+        flags.append("compile=" + ("foreground" if framework.endswith("-fg") else "background"))
     env["SYMRNN_FLAGS"] = ",".join(flags)
     env["PYTENSOR_FLAGS"] = f"compiledir={dirs['pytensor']}"
     env["TORCHINDUCTOR_CACHE_DIR"] = dirs["torch"]
@@ -231,7 +233,7 @@ def main(argv=None):
     print("seconds from the start of the script to the end of the first training step / of "
           "the first step at full speed (median step time then; for symrnn also the time "
           "function() took); tutorials: their --quick run, and its total time\n")
-    cols = [(f, c) for f in frameworks for c in caches if not (f == "symrnn-fg" and c == "warm")]
+    cols = [(f, c) for f in frameworks for c in caches if not (f.endswith("-fg") and c == "warm")]
     print("| workload | " + " | ".join(f"{f} {c}" for f, c in cols) + " |")
     print("|---|" + "---|" * len(cols))
     for w in workloads:
