@@ -6,6 +6,12 @@ product), its reshape, or a view of its first axis (``h[1:]``, ``x[t]``), never 
 view: a reversal, a transpose, a slice of other axes is re-made, for free, in each piece
 that reads it, so the next piece's argument needs no conversion when it is called, and a
 piece's outputs that no user sees are not copied (``handed_on``).
+
+Equal Scans reading alike (``_twins``: a deep model's layers, their backward scans) are
+pieces holding the Scan alone, with what runs before and after them in pieces of their own:
+such pieces have the same source and compile once (a 2-layer IndRNN's training step: 7
+pieces, 3 of them shared, where it compiled 5 whole pieces, numba's CPU time 4.0-4.4 s
+instead of 4.8-5.6 s; the foreground compile 2.85 s instead of 3.37 s).
 """
 from symrnn.ops.elemwise import DimShuffle
 from symrnn.ops.scan import Scan
@@ -23,7 +29,8 @@ def at_scans(nodes, readers, tails=True):
     them (in a piece of their own before it when they are many), those that no Scan reads
     (gradients of weights, updates, the loss) as soon as their inputs exist (in a piece of
     their own after the Scan's when they are many and ``tails``), and a view goes with each
-    piece that reads it (a node may be in several pieces)."""
+    piece that reads it (a node may be in several pieces). A twin Scan's piece holds the
+    Scan alone: what reads it goes with what prepares the next Scan."""
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     piece = {id(n): k for k, n in enumerate(scans)}
     for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
