@@ -19,7 +19,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "symrnn")
 # 4140 with host_memory.py (a first call's huge pages: 0.7 s of W3's first step), and to
 # 4240 with numba's import and loading beside function() (numba/loading.py: function()
 # 0.23-0.46 s -> 0.02-0.10 s), and to 4260 with equal Scans in pieces of their own (numba/
-# cut.py's twins: a 2-layer IndRNN's step compiles 7 pieces where it compiled 5, in 15-20%
+# cut.py's twins: a 2-layer IndRNN's step compiles 7 sources where it compiled 5, in 15-20%
 # less time)
 BUDGETS = {"core": 6000, "ops/scan.py": 700, "backends": 4260}
 
