@@ -125,6 +125,7 @@ def test_untranslatable_op_runs_in_python_between_segments():
 def test_long_graphs_are_cut_at_their_scans_and_equal_layers_compile_once(monkeypatch):
     monkeypatch.setattr(nb, "SPLIT_NODES", 0)  # the cut applies to graphs this small too
     monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
+    monkeypatch.setattr(nb, "TWIN_WEIGHTS", 0)
     x = T.tensor3("x")
     ws = [theano.shared(R.normal(size=(3, 3)) * 0.5, name=f"w{k}") for k in range(3)]
     h = x

@@ -69,6 +69,7 @@ def _cut_and_recorded(monkeypatch, inputs, outputs):
     """(the function compiled cut at every Scan, its pieces' calls: (piece, args, results))."""
     monkeypatch.setattr(nb, "SPLIT_NODES", 0)
     monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
+    monkeypatch.setattr(nb, "TWIN_WEIGHTS", 0)
     calls = []
     run = nb.Segment.__call__
 
@@ -296,7 +297,8 @@ def test_equal_scans_are_pieces_of_their_own_and_compile_once(monkeypatch, foreg
     """Equal Scans reading alike (cut._twins: the layers' forward scans, their backward
     scans) are each a piece holding the Scan alone and the views it reads, so both layers'
     forward scans are one source and so are their backward scans, with what runs between
-    them in pieces of its own; the answers and the shared state are NUMPY's."""
+    them in pieces of its own (in a model with weights of TWIN_WEIGHTS elements: a tiny one
+    keeps its pieces whole); the answers and the shared state are NUMPY's."""
     monkeypatch.setattr(nb, "SPLIT_NODES", 0)
     monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
     segments = []
@@ -304,6 +306,10 @@ def test_equal_scans_are_pieces_of_their_own_and_compile_once(monkeypatch, foreg
     monkeypatch.setattr(nb, "_when_compiled", lambda fgraph, thunk, segs: (
         segments.extend(segs), when(fgraph, thunk, segs))[1])
     x, cost, updates, params = _hoisted()
+    theano.function([x], cost, updates=updates, mode="NUMBA")  # tiny weights: none apart
+    assert all(len(s.nodes) > 1 for s in segments if s.loops)
+    del segments[:]
+    monkeypatch.setattr(nb, "TWIN_WEIGHTS", 0)
     f = theano.function([x], cost, updates=updates, mode="NUMBA")
     x2, cost2, updates2, params2 = _hoisted()
     for p, q in zip(params, params2):

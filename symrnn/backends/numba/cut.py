@@ -23,14 +23,14 @@ from symrnn.ops.subtensor import WHOLE, Subtensor
 VIEWS = (Subtensor, DimShuffle, Rebroadcast)
 
 
-def at_scans(nodes, readers, tails=True):
+def at_scans(nodes, readers, tails=True, twins=True):
     """``nodes`` (a run of translatable nodes in topological order) as lists of nodes, up to
     three per Scan: the nodes that prepare a Scan's inputs go with the first Scan that reads
     them (in a piece of their own before it when they are many), those that no Scan reads
     (gradients of weights, updates, the loss) as soon as their inputs exist (in a piece of
     their own after the Scan's when they are many and ``tails``), and a view goes with each
-    piece that reads it (a node may be in several pieces). A twin Scan's piece holds the
-    Scan alone: what reads it goes with what prepares the next Scan."""
+    piece that reads it (a node may be in several pieces). If ``twins``, a twin Scan's piece
+    holds the Scan alone: what reads it goes with what prepares the next Scan."""
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     piece = {id(n): k for k, n in enumerate(scans)}
     for n in reversed(nodes):  # what a later Scan reads: with the first Scan that needs it
@@ -45,7 +45,7 @@ def at_scans(nodes, readers, tails=True):
         if id(n) not in piece:
             piece[id(n)] = max((made.get(id(v), 0) for v in n.inputs), default=0)
             made.update((id(o), piece[id(n)]) for o in n.outputs)
-    _split_pieces(nodes, needed, piece, tails, _twins(scans, readers))
+    _split_pieces(nodes, needed, piece, tails, _twins(scans, readers) if twins else ())
     places = _sink_views(nodes, readers, piece)
     pieces = [[] for _ in range(3 * len(scans) + 1)]
     for n in nodes:
