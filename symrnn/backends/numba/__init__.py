@@ -337,8 +337,8 @@ def _cut_at_scans(nodes, readers, weights=0):
     scans = [n for n in nodes if isinstance(n.op, Scan)]
     if len(scans) < 2 or weights < SPLIT_WEIGHTS or len(nested_nodes(nodes)) <= SPLIT_NODES:
         return [("jit", nodes)]
-    return [("jit", p) for p in cut.at_scans(nodes, readers, tails=_in_background(),
-                                               twins=weights >= TWIN_WEIGHTS)]
+    pieces = cut.at_scans(nodes, readers, _in_background(), weights >= TWIN_WEIGHTS)
+    return [("jit", p) for p in pieces]
 
 
 def _in_background():
