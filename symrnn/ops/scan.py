@@ -154,6 +154,10 @@ class Scan(Op):
     def __str__(self):
         return f"Scan{{{self.name}}}"
 
+    def loop_key(self):
+        """What decides this Scan's loop: its props but its name (equal keys: the same code)."""
+        return tuple(getattr(self, p) for p in self.__props__ if p != "name")
+
     def __getstate__(self):  # a backend's prepared state is rebuilt on first use
         return dict(self.__dict__, backend_cache={})
 

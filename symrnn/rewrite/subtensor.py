@@ -65,7 +65,7 @@ def reversed_zeros_region(fgraph):
     (a deep model's backward scans: the top one reads its loss gradient so, the one below
     the product it is handed)."""
     readers, repl = fgraph.clients(), {}
-    unreversed = {(n.op, k) for n in fgraph.toposort() if isinstance(n.op, Scan)
+    unreversed = {(n.op.loop_key(), k) for n in fgraph.toposort() if isinstance(n.op, Scan)
                   for k, v in enumerate(n.inputs) if not _reversed(v)}
     for node in fgraph.toposort():
         if not _reversed(node.outputs[0]):
@@ -73,7 +73,7 @@ def reversed_zeros_region(fgraph):
         region = region_of_zeros(node.inputs[0])
         k = region and _step_index(region[1], region[2])
         if k is None or not any(not isinstance(r, str) and isinstance(r.op, Scan) and
-                                (r.op, i) in unreversed
+                                (r.op.loop_key(), i) in unreversed
                                 for r, i in readers.get(id(node.outputs[0]), [])):
             continue
         inc = node.inputs[0].owner

@@ -248,6 +248,7 @@ def test_stacked_layers_are_the_same_pieces_and_compile_once(monkeypatch, tmp_pa
     monkeypatch.setattr(nb, "SPLIT_NODES", 0)
     monkeypatch.setattr(nb, "SPLIT_WEIGHTS", 0)
     monkeypatch.setattr(cut, "APART", 0)
+    monkeypatch.setattr(nb, "TWIN_WEIGHTS", 0)  # (equal Scans apart: the same 2 sources)
     jobs, segments = [], []
     monkeypatch.setattr(background, "submit", lambda tasks, workers=None, on_done=None: (
         jobs.append(background.Job(tasks, on_done)), jobs[-1])[1])
@@ -278,15 +279,15 @@ def test_stacked_layers_are_the_same_pieces_and_compile_once(monkeypatch, tmp_pa
 
 def _hoisted(layers=2, width=4):
     """IndRNN layers written the Theano way (``T.dot(x_t, w)`` inside the step: the rewrites
-    hoist it), a loss on the top layer's last state (its gradient: zeros with the last step
-    put in), and SGD updates."""
+    hoist it; each scan named after its layer), a loss on the top layer's last state (its
+    gradient: zeros with the last step put in), and SGD updates."""
     x = T.tensor3("x")
     h, size, params = x, 2, []
     for k in range(layers):
         w = theano.shared(R.normal(size=(size, width)) * 0.5, name=f"w{k}")
         u = theano.shared(R.uniform(0.2, 0.9, size=width), name=f"u{k}")
         h, _ = theano.scan(lambda xt, hp, w, u: T.maximum(T.dot(xt, w) + u * hp, 0),
-                           sequences=h, non_sequences=[w, u],
+                           sequences=h, non_sequences=[w, u], name=f"layer{k}",
                            outputs_info=T.zeros((x.shape[1], width)))
         size, params = width, params + [w, u]
     cost = (h[-1] ** 2).sum()

@@ -54,8 +54,9 @@ def test_scan_gradients_compile_with_fewer_views_and_the_same_values():
 
 
 def _two_layers_hoisted(step):
-    """Two IndRNN layers written the Theano way (the input product inside the step), a loss
-    on the top layer's state at ``step``; the cost and its gradients."""
+    """Two IndRNN layers written the Theano way (the input product inside the step, each scan
+    named after its layer), a loss on the top layer's state at ``step``; the cost and its
+    gradients."""
     rng = np.random.default_rng(3)
     x = T.tensor3("x")
     h, size, params = x, 2, []
@@ -63,7 +64,7 @@ def _two_layers_hoisted(step):
         w = theano.shared(rng.normal(size=(size, 4)) * 0.5, name=f"w{k}")
         u = theano.shared(rng.uniform(0.2, 0.9, size=4), name=f"u{k}")
         h, _ = theano.scan(lambda xt, hp, w, u: T.maximum(T.dot(xt, w) + u * hp, 0),
-                           sequences=h, non_sequences=[w, u],
+                           sequences=h, non_sequences=[w, u], name=f"layer{k}",
                            outputs_info=T.zeros((x.shape[1], 4)))
         size, params = 4, params + [w, u]
     cost = (h[step] ** 2).sum()

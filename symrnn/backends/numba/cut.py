@@ -61,8 +61,9 @@ APART = 8  # in the background: a preparation, or what no Scan reads, of more th
 def _twins(scans, readers):
     """The indices of the Scans that have a twin: an equal Scan (a deep model's layers, their
     backward scans) on inputs of the same types whose outputs are read alike. A twin's piece
-    holds the Scan alone (and the views it reads), so that both compile once."""
-    keys = [(n.op, tuple(map(_viewed, n.inputs)),
+    holds the Scan alone (and the views it reads), so that both compile once. (A Scan's
+    name is not in its code: layers named apart are twins too.)"""
+    keys = [(n.op.loop_key(), tuple(map(_viewed, n.inputs)),
              tuple(bool(readers.get(id(o))) for o in n.outputs)) for n in scans]
     return {k for k, key in enumerate(keys) if keys.count(key) > 1}
 
