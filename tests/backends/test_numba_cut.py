@@ -237,6 +237,17 @@ def _stacked(layers=3, width=4):
     return x, cost, [(p, p - 0.01 * g) for p, g in zip(params, theano.grad(cost, params))], params
 
 
+def _and_on_numpy(build):
+    """(``build()``'s training function, the same on NUMPY with copies of its shared values,
+    the shared variables of each)."""
+    x, cost, updates, params = build()
+    f = theano.function([x], cost, updates=updates, mode="NUMBA")
+    x2, cost2, updates2, params2 = build()
+    for p, q in zip(params, params2):
+        q.set_value(p.get_value())
+    return f, theano.function([x2], cost2, updates=updates2, mode="NUMPY"), params, params2
+
+
 def test_stacked_layers_are_the_same_pieces_and_compile_once(monkeypatch, tmp_path):
     """A view of a value's first axis (``p[1:]`` of a layer's input product) is handed on like
     a buffer, so every layer's forward scan is one piece, and so is every layer's backward
@@ -255,12 +266,7 @@ def test_stacked_layers_are_the_same_pieces_and_compile_once(monkeypatch, tmp_pa
     when = nb._when_compiled
     monkeypatch.setattr(nb, "_when_compiled", lambda fgraph, thunk, segs: (
         segments.extend(segs), when(fgraph, thunk, segs))[1])
-    x, cost, updates, params = _stacked()
-    f = theano.function([x], cost, updates=updates, mode="NUMBA")
-    x2, cost2, updates2, params2 = _stacked()
-    for p, q in zip(params, params2):
-        q.set_value(p.get_value())
-    ref = theano.function([x2], cost2, updates=updates2, mode="NUMPY")
+    f, ref, params, params2 = _and_on_numpy(_stacked)
     looping = [s for s in segments if s.loops]
     assert len(looping) == 6
     assert len({(s.source, tuple(s.types)) for s in looping}) == 2  # forward; backward
@@ -311,11 +317,7 @@ def test_equal_scans_are_pieces_of_their_own_and_compile_once(monkeypatch, foreg
     assert all(len(s.nodes) > 1 for s in segments if s.loops)
     del segments[:]
     monkeypatch.setattr(nb, "TWIN_WEIGHTS", 0)
-    f = theano.function([x], cost, updates=updates, mode="NUMBA")
-    x2, cost2, updates2, params2 = _hoisted()
-    for p, q in zip(params, params2):
-        q.set_value(p.get_value())
-    ref = theano.function([x2], cost2, updates=updates2, mode="NUMPY")
+    f, ref, params, params2 = _and_on_numpy(_hoisted)
     looping = [s for s in segments if s.loops]
     assert len(looping) == 4
     for s in looping:
