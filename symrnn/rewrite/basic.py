@@ -1,10 +1,12 @@
-"""Constant folding (each op's own NumPy ``perform``), dropping the gradient-only ops, and
-the merge of duplicate nodes."""
+"""Constant folding (each op's own NumPy ``perform``), dropping the gradient-only ops, an
+elementwise result's shape read from its input, and the merge of duplicate nodes."""
 import numpy as np
 
 from symrnn.graph import Constant
 from symrnn.ops.debug import PrintOp
+from symrnn.ops.elemwise import Elemwise
 from symrnn.ops.gradient_ops import GradientOp
+from symrnn.ops.shape import Shape
 from symrnn.rewrite import register
 from symrnn.tensor.variable import TensorConstant
 
@@ -50,6 +52,37 @@ def constant_folding(fgraph):
         for out, value in zip(node.outputs, values):
             memo[out] = _constant(out, value)
     fgraph.replace_all(memo)
+
+
+def _shape_only(reader):
+    """Whether ``reader`` (a node, or "output") reads its first input for its shape alone."""
+    return reader != "output" and (isinstance(reader.op, Shape) or isinstance(
+        reader.op, Elemwise) and reader.op.scalar_op.name == "second")
+
+
+@register("shape_of_elemwise")
+def shape_of_elemwise(fgraph):
+    """Read an elementwise result's shape (``x.shape``; ``fill(x, c)``, as gradients are built)
+    from an input of the same broadcast pattern, so that a result a reduction reads too (the
+    count of a mean of ``(y - t) ** 2``, its gradient's fill) fuses into it rather than being
+    made whole; only where something else reads the result (which still checks its inputs'
+    shapes)."""
+    readers, repl = fgraph.clients(), {}
+    for node in fgraph.toposort():
+        v = node.inputs[0] if _shape_only(node) else None
+        if v is None or all(_shape_only(r) and k == 0 for r, k in readers.get(id(v), [])):
+            continue
+        src = v
+        while src.owner is not None and isinstance(src.owner.op, Elemwise):
+            same = [u for u in src.owner.inputs if u.type.broadcastable == v.type.broadcastable]
+            if not same:
+                break
+            src = same[0]
+        if src is not v:
+            out = node.op(src, *node.inputs[1:])
+            if out.type == node.outputs[0].type:
+                repl[node.outputs[0]] = out
+    fgraph.replace_all(repl)
 
 
 @register("merge")

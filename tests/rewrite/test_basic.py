@@ -69,3 +69,50 @@ def test_folding_runs_the_ops_own_perform():
     assert any(isinstance(v, Constant) and list(v.data) == [2.0, 6.0]
                for n in f.maker.fgraph.toposort() for v in n.inputs)
     assert list(f([1.0, 1.0])) == [3.0, 7.0]
+
+
+def _mse(off=""):
+    """A mean squared error and its gradients, compiled NUMPY with ``off`` rewrites off."""
+    y, t = T.matrix("y"), T.matrix("t")
+    cost = T.mean((y - t) ** 2)
+    old = theano.config.rewrites
+    theano.config.rewrites = off
+    try:
+        return theano.function([y, t], [cost] + theano.grad(cost, [y, t]), mode="NUMPY")
+    finally:
+        theano.config.rewrites = old
+
+
+def _read_for_shape_only(f):
+    """The elementwise results also read for their shape alone (``x.shape``, ``fill(x, c)``)."""
+    readers = f.maker.fgraph.clients()
+    out = []
+    for n in f.maker.fgraph.toposort():
+        v = n.inputs[0] if n.inputs else None
+        if v is None or v.owner is None or not isinstance(v.owner.op, Elemwise):
+            continue
+        if type(n.op).__name__ == "Shape" or (
+                isinstance(n.op, Elemwise) and n.op.scalar_op.name == "second"):
+            if len(readers[id(v)]) > 1:
+                out.append(v)
+    return out
+
+
+def test_an_elementwise_results_shape_is_read_from_its_input():
+    """The mean's count and its gradient's fill read the shape of ``y - t``, not of its
+    square, which then has the reduction as its only reader (one loop with it); the values
+    are those with the rewrite off."""
+    f, g = _mse(), _mse("-shape_of_elemwise")
+    assert _read_for_shape_only(g) and not _read_for_shape_only(f)
+    yv, tv = R.normal(size=(4, 3)), R.normal(size=(4, 3))
+    for got, want in zip(f(yv, tv), g(yv, tv)):
+        assert_close(got, want, "shape_of_elemwise")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_shape_of_a_result_nothing_else_reads_still_checks_its_inputs(mode):
+    a, b = T.matrix("a"), T.matrix("b")
+    f = theano.function([a, b], (a + b).shape, mode=mode)
+    assert list(f(np.ones((2, 3)), np.ones((2, 3)))) == [2, 3]
+    with pytest.raises(ValueError):
+        f(np.ones((2, 3)), np.ones((4, 3)))  # (not a's shape: a + b fails)
