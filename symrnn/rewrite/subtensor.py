@@ -11,8 +11,8 @@ it is handed, and a deep model's backward scans are the same compiled piece
 """
 import numpy as np
 
-from symrnn.graph import Constant
 from symrnn.ops.scan import Scan
+from symrnn.ops.shape import constant_value
 from symrnn.ops.subtensor import FLIP, WHOLE, IncSubtensor, Subtensor, region_of_zeros
 from symrnn.rewrite import register
 
@@ -50,11 +50,9 @@ def _step_index(idx_list, idx_vars):
     if not idx_list or not all(e in WHOLE for e in idx_list[1:]):
         return None
     first = idx_list[0]
-    if isinstance(first, (int, np.integer)) and not isinstance(first, bool):
-        return int(first)
-    if first == "v" and len(idx_vars) == 1 and isinstance(idx_vars[0], Constant):
-        return int(idx_vars[0].data)
-    return None
+    if first == "v":
+        return constant_value(idx_vars[0]) if len(idx_vars) == 1 else None
+    return int(first) if isinstance(first, (int, np.integer)) else None
 
 
 @register("reversed_zeros_region")
@@ -64,14 +62,12 @@ def reversed_zeros_region(fgraph):
     view, where a Scan reads it and an equal Scan reads a sequence there that is not reversed
     (a deep model's backward scans: the top one reads its loss gradient so, the one below
     the product it is handed)."""
-    readers, repl = fgraph.clients(), {}
-    unreversed = {(n.op.loop_key(), k) for n in fgraph.toposort() if isinstance(n.op, Scan)
+    order, readers, repl = fgraph.toposort(), fgraph.clients(), {}
+    unreversed = {(n.op.loop_key(), k) for n in order if isinstance(n.op, Scan)
                   for k, v in enumerate(n.inputs) if not _reversed(v)}
-    for node in fgraph.toposort():
-        if not _reversed(node.outputs[0]):
-            continue
-        region = region_of_zeros(node.inputs[0])
-        k = region and _step_index(region[1], region[2])
+    for node in order:
+        region = region_of_zeros(node.inputs[0]) if _reversed(node.outputs[0]) else None
+        k = None if region is None else _step_index(region[1], region[2])
         if k is None or not any(not isinstance(r, str) and isinstance(r.op, Scan) and
                                 (r.op.loop_key(), i) in unreversed
                                 for r, i in readers.get(id(node.outputs[0]), [])):

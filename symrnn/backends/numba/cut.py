@@ -70,11 +70,11 @@ def _twins(scans, readers):
 
 def _viewed(v):
     """``v``'s type and the views a piece re-makes to read it (``_sink_views``)."""
-    views = ()
+    views = []
     while not _contiguous(v):
-        views, v = views + ((v.owner.op, tuple(i.type for i in v.owner.inputs[1:])),), \
-            v.owner.inputs[0]
-    return v.type, views
+        views.append((v.owner.op, tuple(i.type for i in v.owner.inputs[1:])))
+        v = v.owner.inputs[0]
+    return v.type, tuple(views)
 
 
 def _split_pieces(nodes, needed, piece, tails, twins=()):
